@@ -1,0 +1,196 @@
+/** @module The CloudEvents 1.0 event model: validation, partition keys, size. */
+import type { Problem } from './errors.js';
+import { pointerSegment } from './errors.js';
+
+/** A CloudEvents 1.0 event in its JSON form. Extension attributes sit beside the context ones. */
+export interface CloudEvent {
+  readonly specversion: '1.0';
+  readonly id: string;
+  readonly source: string;
+  readonly type: string;
+  readonly time?: string;
+  readonly subject?: string;
+  readonly datacontenttype?: string;
+  readonly dataschema?: string;
+  readonly data?: unknown;
+  readonly data_base64?: string;
+  /** Homeostat: the key that orders events (else `subject`, else `source`). */
+  readonly partitionkey?: string;
+  /** Homeostat: the event or action that caused this one. */
+  readonly causationid?: string;
+  readonly correlationid?: string;
+  /** W3C trace context (CloudEvents distributed-tracing extension). */
+  readonly traceparent?: string;
+  readonly tracestate?: string;
+  readonly [extension: string]: unknown;
+}
+
+const CONTEXT_ATTRIBUTES = new Set([
+  'specversion',
+  'id',
+  'source',
+  'type',
+  'time',
+  'subject',
+  'datacontenttype',
+  'dataschema',
+]);
+
+/** Extension names: lower-case letters and digits, 1 to 20 characters. */
+export const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-](\d{2}):(\d{2}))$/;
+const MEDIA_TYPE = /^[A-Za-z0-9!#$&^_.+-]{1,127}\/[A-Za-z0-9!#$&^_.+-]{1,127}(\s*;.*)?$/;
+const ABSOLUTE_URI = /^[A-Za-z][A-Za-z0-9+.-]*:[^\s]*$/;
+const NO_SPACE_OR_CONTROL = /^[^\s\u0000-\u001f\u007f]+$/;
+const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+const STRING_EXTENSIONS = new Set(['partitionkey', 'causationid', 'correlationid', 'tracestate']);
+const INT32_MIN = -2_147_483_648;
+const INT32_MAX = 2_147_483_647;
+
+/** Checks an RFC 3339 timestamp, including the calendar (no 2026-02-30). */
+export function isRfc3339(value: string): boolean {
+  const m = RFC3339.exec(value);
+  if (!m) return false;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as number[];
+  if (month! < 1 || month! > 12 || hour! > 23 || minute! > 59 || second! > 60) return false;
+  const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
+  if (day! < 1 || day! > daysInMonth) return false;
+  if (m[9] !== undefined && (Number(m[9]) > 23 || Number(m[10]) > 59)) return false;
+  return true;
+}
+
+function requireString(ev: Record<string, unknown>, name: string, at: string, problems: Problem[]): void {
+  const v = ev[name];
+  if (v === undefined || v === null) {
+    problems.push({ pointer: `${at}/${name}`, message: `required attribute '${name}' is missing` });
+  } else if (typeof v !== 'string' || v.length === 0) {
+    problems.push({ pointer: `${at}/${name}`, message: `'${name}' must be a non-empty string` });
+  }
+}
+
+function checkOptional(
+  ev: Record<string, unknown>,
+  name: string,
+  at: string,
+  problems: Problem[],
+  test: (v: string) => boolean,
+  allowed: string,
+): void {
+  const v = ev[name];
+  if (v === undefined) return;
+  if (typeof v !== 'string' || v.length === 0 || !test(v)) {
+    problems.push({
+      pointer: `${at}/${name}`,
+      message: `'${name}' ${JSON.stringify(v)} is not allowed; expected ${allowed}`,
+    });
+  }
+}
+
+function checkExtension(name: string, value: unknown, at: string, problems: Problem[]): void {
+  const pointer = `${at}/${pointerSegment(name)}`;
+  if (!EXTENSION_NAME.test(name)) {
+    problems.push({
+      pointer,
+      message: `extension name '${name}' is not allowed; use 1 to 20 lower-case letters or digits`,
+    });
+    return;
+  }
+  if (STRING_EXTENSIONS.has(name) && (typeof value !== 'string' || value.length === 0)) {
+    problems.push({ pointer, message: `'${name}' must be a non-empty string` });
+  } else if (name === 'traceparent' && (typeof value !== 'string' || !TRACEPARENT.test(value))) {
+    problems.push({ pointer, message: `'traceparent' must be a W3C trace context header value` });
+  } else if (typeof value === 'number') {
+    if (!Number.isInteger(value) || value < INT32_MIN || value > INT32_MAX) {
+      problems.push({
+        pointer,
+        message: `extension '${name}' is a number that is not a 32-bit integer; send it as a string`,
+      });
+    }
+  } else if (typeof value !== 'string' && typeof value !== 'boolean') {
+    problems.push({
+      pointer,
+      message: `extension '${name}' must be a string, integer or boolean, not ${value === null ? 'null' : typeof value}`,
+    });
+  }
+}
+
+/**
+ * Validates one event against CloudEvents 1.0 and Homeostat's extensions.
+ * Returns every problem found (empty when valid); `at` prefixes each JSON pointer.
+ */
+export function validateCloudEvent(input: unknown, at = ''): Problem[] {
+  const problems: Problem[] = [];
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    problems.push({ pointer: at || '/', message: 'an event must be a JSON object' });
+    return problems;
+  }
+  const ev = input as Record<string, unknown>;
+  if (ev.specversion !== '1.0') {
+    problems.push({
+      pointer: `${at}/specversion`,
+      message:
+        ev.specversion === undefined
+          ? `required attribute 'specversion' is missing; it must be "1.0"`
+          : `'specversion' ${JSON.stringify(ev.specversion)} is not supported; it must be "1.0"`,
+    });
+  }
+  requireString(ev, 'id', at, problems);
+  requireString(ev, 'source', at, problems);
+  requireString(ev, 'type', at, problems);
+  if (typeof ev.source === 'string' && ev.source.length > 0 && !NO_SPACE_OR_CONTROL.test(ev.source)) {
+    problems.push({
+      pointer: `${at}/source`,
+      message: `'source' must be a URI-reference without spaces or control characters`,
+    });
+  }
+  checkOptional(ev, 'time', at, problems, isRfc3339, 'an RFC 3339 timestamp such as "2026-11-24T10:00:00Z"');
+  checkOptional(ev, 'subject', at, problems, () => true, 'a non-empty string');
+  checkOptional(
+    ev,
+    'datacontenttype',
+    at,
+    problems,
+    (v) => MEDIA_TYPE.test(v),
+    'a media type such as "application/json"',
+  );
+  checkOptional(
+    ev,
+    'dataschema',
+    at,
+    problems,
+    (v) => ABSOLUTE_URI.test(v),
+    'an absolute URI such as "https://example.com/schema.json"',
+  );
+  if (ev.data_base64 !== undefined) {
+    if (ev.data !== undefined) {
+      problems.push({ pointer: `${at}/data_base64`, message: `an event may carry 'data' or 'data_base64', not both` });
+    } else if (typeof ev.data_base64 !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(ev.data_base64)) {
+      problems.push({ pointer: `${at}/data_base64`, message: `'data_base64' must be a base64 string` });
+    }
+  }
+  for (const name in ev) {
+    if (CONTEXT_ATTRIBUTES.has(name) || name === 'data' || name === 'data_base64') continue;
+    checkExtension(name, ev[name], at, problems);
+  }
+  return problems;
+}
+
+/** The key that orders an event: `partitionkey`, else `subject`, else `source`. */
+export function partitionKeyOf(ev: CloudEvent): string {
+  return ev.partitionkey ?? ev.subject ?? ev.source;
+}
+
+/** FNV-1a 32-bit hash of a string's UTF-16 code units; stable across backends and versions. */
+export function hashKey(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** The partition (0 .. partitions-1) that a key maps to. */
+export function partitionOf(key: string, partitions: number): number {
+  return hashKey(key) % partitions;
+}

@@ -1,0 +1,239 @@
+/** @module Configuration: file (YAML/JSON) < environment < flags, validated once, normalised, frozen. */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Ajv } from 'ajv';
+import { LineCounter, parseDocument } from 'yaml';
+import { parseBytes, parseDuration } from '../core/durations.js';
+import { ErrorCode, HomeostatError, invalid, type Problem } from '../core/errors.js';
+import type { FsyncMode } from '../store/sqlite/database.js';
+
+/** Configuration as users write it (all optional; units as strings like '24h', '1MiB'). */
+export interface HomeostatConfig {
+  server?: { host?: string; port?: number };
+  dataDir?: string;
+  log?: {
+    fsync?: FsyncMode;
+    partitions?: number;
+    dedupWindow?: string | number;
+    retention?: { maxAge?: string | number; maxBytes?: string | number; interval?: string | number };
+  };
+  ingest?: {
+    maxEventSize?: string | number;
+    maxRequestSize?: string | number;
+    maxDepth?: number;
+    maxPendingEvents?: number;
+  };
+  auth?: { required?: boolean | 'auto' };
+  logging?: { level?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+}
+
+export interface ResolvedConfig {
+  readonly server: { readonly host: string; readonly port: number };
+  readonly dataDir: string;
+  readonly log: {
+    readonly fsync: FsyncMode;
+    readonly partitions: number;
+    readonly dedupWindowMs: number;
+    readonly maxAgeMs: number;
+    readonly maxBytes: number;
+    readonly retentionIntervalMs: number;
+  };
+  readonly ingest: {
+    readonly maxEventBytes: number;
+    readonly maxRequestBytes: number;
+    readonly maxDepth: number;
+    readonly maxPendingEvents: number;
+  };
+  /** True when every /v1 request needs a bearer token. */
+  readonly authRequired: boolean;
+  readonly logLevel: NonNullable<NonNullable<HomeostatConfig['logging']>['level']>;
+}
+
+const unit = { type: ['string', 'number'] };
+const CONFIG_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    server: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { host: { type: 'string', minLength: 1 }, port: { type: 'integer', minimum: 0, maximum: 65535 } },
+    },
+    dataDir: { type: 'string', minLength: 1 },
+    log: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        fsync: { enum: ['normal', 'always'] },
+        partitions: { type: 'integer', minimum: 1, maximum: 4096 },
+        dedupWindow: unit,
+        retention: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { maxAge: unit, maxBytes: unit, interval: unit },
+        },
+      },
+    },
+    ingest: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        maxEventSize: unit,
+        maxRequestSize: unit,
+        maxDepth: { type: 'integer', minimum: 2, maximum: 1000 },
+        maxPendingEvents: { type: 'integer', minimum: 1 },
+      },
+    },
+    auth: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { required: { enum: [true, false, 'auto'] } },
+    },
+    logging: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] } },
+    },
+  },
+} as const;
+
+const validateConfig = new Ajv({ allErrors: true }).compile(CONFIG_SCHEMA);
+
+/** True for 127.0.0.0/8, ::1 and 'localhost'. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** Reads a YAML or JSON config file; problems carry file:line:column. */
+export function readConfigFile(path: string): HomeostatConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new HomeostatError(ErrorCode.CONFIG_INVALID, `cannot read config file ${path}: ${(cause as Error).message}`, {
+      cause,
+    });
+  }
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter });
+  if (doc.errors.length > 0) {
+    const problems = doc.errors.map((e) => {
+      const pos = lineCounter.linePos(e.pos[0]);
+      return { pointer: `${path}:${pos.line}:${pos.col}`, message: e.message.split('\n')[0] ?? e.message };
+    });
+    throw invalid(`config file ${path} is not valid YAML`, problems, ErrorCode.CONFIG_INVALID);
+  }
+  const value = (doc.toJS() ?? {}) as HomeostatConfig;
+  checkShape(value, (pointer) => {
+    const node = doc.getIn(pointer.split('/').filter(Boolean), true) as { range?: [number] } | undefined;
+    const pos = node?.range ? lineCounter.linePos(node.range[0]) : undefined;
+    return pos ? `${path}:${pos.line}:${pos.col} (${pointer || '/'})` : `${path} (${pointer || '/'})`;
+  });
+  return value;
+}
+
+function checkShape(value: unknown, where: (pointer: string) => string = (p) => p || '/'): void {
+  if (validateConfig(value)) return;
+  const problems: Problem[] = (validateConfig.errors ?? []).map((e) => {
+    const extra =
+      e.keyword === 'additionalProperties'
+        ? `unknown setting '${(e.params as { additionalProperty: string }).additionalProperty}'`
+        : e.keyword === 'enum'
+          ? `must be one of ${JSON.stringify((e.params as { allowedValues: unknown[] }).allowedValues)}`
+          : (e.message ?? 'invalid');
+    return { pointer: where(e.instancePath), message: extra };
+  });
+  throw invalid('invalid configuration', problems, ErrorCode.CONFIG_INVALID);
+}
+
+/** Settings from HOMEOSTAT_* environment variables. */
+export function configFromEnv(env: NodeJS.ProcessEnv): HomeostatConfig {
+  const cfg: HomeostatConfig = {};
+  if (env.HOMEOSTAT_HOST || env.HOMEOSTAT_PORT) {
+    cfg.server = {};
+    if (env.HOMEOSTAT_HOST) cfg.server.host = env.HOMEOSTAT_HOST;
+    if (env.HOMEOSTAT_PORT) cfg.server.port = toPort(env.HOMEOSTAT_PORT, 'HOMEOSTAT_PORT');
+  }
+  if (env.HOMEOSTAT_DATA_DIR) cfg.dataDir = env.HOMEOSTAT_DATA_DIR;
+  if (env.HOMEOSTAT_FSYNC) cfg.log = { fsync: env.HOMEOSTAT_FSYNC as FsyncMode };
+  if (env.HOMEOSTAT_LOG_LEVEL) cfg.logging = { level: env.HOMEOSTAT_LOG_LEVEL as 'info' };
+  return cfg;
+}
+
+/** Parses a port number from a flag or variable, naming it on error. */
+export function toPort(raw: string, field: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new HomeostatError(
+      ErrorCode.CONFIG_INVALID,
+      `${field}: '${raw}' is not a port; use an integer from 0 to 65535 (0 picks a free port)`,
+    );
+  }
+  return n;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Deep-merges configs; later ones win. */
+export function mergeConfigs(...configs: HomeostatConfig[]): HomeostatConfig {
+  const out: Record<string, unknown> = {};
+  for (const cfg of configs) mergeInto(out, cfg as Record<string, unknown>);
+  return out as HomeostatConfig;
+}
+
+function mergeInto(target: Record<string, unknown>, source: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(source)) {
+    if (v === undefined) continue;
+    const cur = target[k];
+    if (isObject(v) && isObject(cur)) mergeInto(cur, v);
+    else target[k] = isObject(v) ? mergeConfigs(v as HomeostatConfig) : v;
+  }
+}
+
+export interface ConfigSources {
+  /** Path of a YAML/JSON config file. */
+  readonly file?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Highest precedence, e.g. from CLI flags. */
+  readonly overrides?: HomeostatConfig;
+  /** Base directory for a relative dataDir. Default: the current directory. */
+  readonly cwd?: string;
+}
+
+/** Loads, merges, validates and normalises the configuration. */
+export function loadConfig(sources: ConfigSources = {}): ResolvedConfig {
+  const env = sources.env ?? {};
+  const file = sources.file ?? env.HOMEOSTAT_CONFIG;
+  const fromFile = file ? readConfigFile(file) : {};
+  const merged = mergeConfigs(fromFile, configFromEnv(env), sources.overrides ?? {});
+  checkShape(merged);
+  return resolveConfig(merged, sources.cwd ?? process.cwd());
+}
+
+/** Applies defaults and converts units; input must already have the right shape. */
+export function resolveConfig(cfg: HomeostatConfig, cwd: string): ResolvedConfig {
+  const host = cfg.server?.host ?? '127.0.0.1';
+  const required = cfg.auth?.required ?? 'auto';
+  return Object.freeze({
+    server: Object.freeze({ host, port: cfg.server?.port ?? 8420 }),
+    dataDir: resolve(cwd, cfg.dataDir ?? '.homeostat'),
+    log: Object.freeze({
+      fsync: cfg.log?.fsync ?? 'normal',
+      partitions: cfg.log?.partitions ?? 16,
+      dedupWindowMs: parseDuration(cfg.log?.dedupWindow ?? '24h', 'log.dedupWindow'),
+      maxAgeMs: parseDuration(cfg.log?.retention?.maxAge ?? '7d', 'log.retention.maxAge'),
+      maxBytes: parseBytes(cfg.log?.retention?.maxBytes ?? '10GiB', 'log.retention.maxBytes'),
+      retentionIntervalMs: parseDuration(cfg.log?.retention?.interval ?? '1m', 'log.retention.interval'),
+    }),
+    ingest: Object.freeze({
+      maxEventBytes: parseBytes(cfg.ingest?.maxEventSize ?? '256KiB', 'ingest.maxEventSize'),
+      maxRequestBytes: parseBytes(cfg.ingest?.maxRequestSize ?? '1MiB', 'ingest.maxRequestSize'),
+      maxDepth: cfg.ingest?.maxDepth ?? 64,
+      maxPendingEvents: cfg.ingest?.maxPendingEvents ?? 100_000,
+    }),
+    authRequired: required === 'auto' ? !isLoopback(host) : required,
+    logLevel: cfg.logging?.level ?? 'info',
+  });
+}
