@@ -165,8 +165,12 @@ export function createSqliteEventLog(options: SqliteEventLogOptions): EventLog {
     appended.emit('appended');
   }
 
+  function closedError(): HomeostatError {
+    return new HomeostatError(ErrorCode.CLOSED, 'the event log is closed');
+  }
+
   function ensureOpen(): void {
-    if (closed) throw new HomeostatError(ErrorCode.CLOSED, 'the event log is closed');
+    if (closed) throw closedError();
   }
 
   function firstOffset(): number {
@@ -225,7 +229,7 @@ export function createSqliteEventLog(options: SqliteEventLogOptions): EventLog {
 
   return {
     append(events) {
-      ensureOpen();
+      if (closed) return Promise.reject(closedError());
       if (events.length === 0) return Promise.resolve([]);
       return new Promise((resolve, reject) => {
         queue.push({ events, resolve, reject });

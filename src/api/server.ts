@@ -1,0 +1,84 @@
+/** @module The HTTP API server: Fastify wired to the engine's services, auth, errors and health. */
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { hasScope, verifyToken } from '../auth/tokens.js';
+import type { Clock } from '../core/clock.js';
+import { ErrorCode, HomeostatError } from '../core/errors.js';
+import type { Ingestor } from '../ingest/ingest.js';
+import type { SchemaRegistry } from '../ingest/schema-registry.js';
+import type { EventLog } from '../ports/event-log.js';
+import type { Scope, TokenStore } from '../ports/token-store.js';
+import { sendError, statusOf, toHomeostatError } from './errors.js';
+import { registerEventsRoutes } from './events-routes.js';
+import { registerSchemaRoutes } from './schemas-routes.js';
+import { registerTokenRoutes } from './tokens-routes.js';
+
+export interface ApiDeps {
+  readonly log: EventLog;
+  readonly ingestor: Ingestor;
+  readonly schemas: SchemaRegistry;
+  readonly tokens: TokenStore;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly authRequired: boolean;
+  readonly maxRequestBytes: number;
+  readonly maxDepth: number;
+  /** Reasons the server is not ready; empty when ready. */
+  readonly notReady: () => readonly string[];
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The token scope a route needs when auth is required. */
+    scope?: Scope;
+  }
+}
+
+async function authenticate(req: FastifyRequest, tokens: TokenStore): Promise<void> {
+  const scope = req.routeOptions.config.scope;
+  if (scope === undefined) return;
+  const header = req.headers.authorization;
+  const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+  const record = token ? await verifyToken(token, tokens) : undefined;
+  if (!record) {
+    throw new HomeostatError(
+      ErrorCode.UNAUTHENTICATED,
+      token ? 'the bearer token is not valid (revoked or mistyped)' : 'this server requires an API token: send Authorization: Bearer <token> (create one with `homeostat tokens create`)',
+    );
+  }
+  if (!hasScope(record, scope)) {
+    throw new HomeostatError(ErrorCode.FORBIDDEN, `token '${record.name}' lacks the '${scope}' scope needed here (it has: ${record.scopes.join(', ')})`);
+  }
+}
+
+export function createApiServer(deps: ApiDeps): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    disableRequestLogging: true,
+    bodyLimit: deps.maxRequestBytes,
+    maxParamLength: 500,
+    return503OnClosing: true,
+  });
+
+  if (deps.authRequired) app.addHook('onRequest', async (req) => authenticate(req, deps.tokens));
+
+  app.setErrorHandler((err, req, reply) => {
+    const e = toHomeostatError(err, req, deps.maxRequestBytes);
+    if (statusOf(e.code) >= 500) req.log.error({ err, code: e.code }, e.message);
+    return sendError(reply, e);
+  });
+  app.setNotFoundHandler((req, reply) =>
+    sendError(reply, new HomeostatError(ErrorCode.NOT_FOUND, `no route ${req.method} ${req.url}; see docs/API.md`)),
+  );
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const reasons = deps.notReady();
+    return reasons.length === 0 ? { status: 'ready' } : reply.code(503).send({ status: 'not-ready', reasons });
+  });
+
+  registerEventsRoutes(app, deps);
+  registerSchemaRoutes(app, deps.schemas);
+  registerTokenRoutes(app, deps.tokens, deps.clock);
+  return app;
+}

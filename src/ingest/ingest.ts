@@ -1,0 +1,150 @@
+/** @module Ingest: validate envelopes, limits and schemas, append durably, report a result per entry. */
+import { ErrorCode, HomeostatError, type Problem } from '../core/errors.js';
+import { type CloudEvent, validateCloudEvent } from '../core/event.js';
+import type { EventLog } from '../ports/event-log.js';
+import type { SchemaRegistry } from './schema-registry.js';
+
+export type EntryStatus = 'accepted' | 'duplicate' | 'rejected';
+
+export interface EntryResult {
+  readonly index: number;
+  readonly status: EntryStatus;
+  readonly id?: string;
+  readonly source?: string;
+  readonly offset?: number;
+  readonly partition?: number;
+  /** Why an entry was rejected: E_EVENT_INVALID, E_EVENT_TOO_LARGE or E_SCHEMA_VIOLATION. */
+  readonly code?: ErrorCode;
+  readonly problems?: readonly Problem[];
+  /** Schema violations in warn mode; the entry was accepted. */
+  readonly warnings?: readonly Problem[];
+}
+
+export interface IngestReport {
+  readonly accepted: number;
+  readonly duplicates: number;
+  readonly rejected: number;
+  readonly results: readonly EntryResult[];
+}
+
+export interface IngestLimits {
+  readonly maxEventBytes: number;
+  /** Events validated but not yet durable, across all requests; beyond it: E_BACKPRESSURE. */
+  readonly maxPendingEvents: number;
+}
+
+export interface IngestRequest {
+  readonly entries: readonly unknown[];
+  /** True for a batch: JSON pointers then start with the entry index (`/3/time`). */
+  readonly batch: boolean;
+  /** Size of the request body; when it is within the per-event limit no event can exceed it. */
+  readonly bodyBytes: number;
+}
+
+export interface Ingestor {
+  ingest(request: IngestRequest): Promise<IngestReport>;
+  /** Events waiting to become durable. */
+  pending(): number;
+}
+
+export interface IngestorDeps {
+  readonly log: EventLog;
+  readonly schemas: SchemaRegistry;
+  readonly limits: IngestLimits;
+}
+
+const BACKPRESSURE_RETRY_MS = 1_000;
+
+export function createIngestor({ log, schemas, limits }: IngestorDeps): Ingestor {
+  let pending = 0;
+
+  function screen(entry: unknown, index: number, at: string, skipSize: boolean): EntryResult | Problem[] {
+    const problems = validateCloudEvent(entry, at);
+    const ev = entry as CloudEvent;
+    const base = { index, id: idOf(entry), source: sourceOf(entry) };
+    if (problems.length > 0) return { ...base, status: 'rejected', code: ErrorCode.EVENT_INVALID, problems };
+    if (!skipSize) {
+      const bytes = Buffer.byteLength(JSON.stringify(ev));
+      if (bytes > limits.maxEventBytes) {
+        const message = `event is ${bytes} bytes; at most ${limits.maxEventBytes} bytes (ingest.maxEventSize) are allowed; move large payloads to object storage and send a reference`;
+        return { ...base, status: 'rejected', code: ErrorCode.EVENT_TOO_LARGE, problems: [{ pointer: at || '/', message }] };
+      }
+    }
+    const verdict = schemas.check(ev.type, ev.data, at);
+    if (verdict === undefined || verdict.problems.length === 0) return [];
+    if (verdict.mode === 'enforce') {
+      return { ...base, status: 'rejected', code: ErrorCode.SCHEMA_VIOLATION, problems: verdict.problems };
+    }
+    return verdict.problems;
+  }
+
+  return {
+    pending: () => pending,
+
+    async ingest({ entries, batch, bodyBytes }) {
+      if (pending + entries.length > limits.maxPendingEvents) {
+        throw new HomeostatError(
+          ErrorCode.BACKPRESSURE,
+          `the write path is saturated (${pending} events waiting to be written); retry after ${BACKPRESSURE_RETRY_MS} ms`,
+          { details: { retryAfterMs: BACKPRESSURE_RETRY_MS, pending } },
+        );
+      }
+      const skipSize = bodyBytes <= limits.maxEventBytes;
+      const results: (EntryResult | undefined)[] = new Array(entries.length);
+      const warnings: (Problem[] | undefined)[] = new Array(entries.length);
+      const valid: CloudEvent[] = [];
+      const validIndex: number[] = [];
+      for (let i = 0; i < entries.length; i++) {
+        const outcome = screen(entries[i], i, batch ? `/${i}` : '', skipSize);
+        if (Array.isArray(outcome)) {
+          if (outcome.length > 0) warnings[i] = outcome;
+          valid.push(entries[i] as CloudEvent);
+          validIndex.push(i);
+        } else {
+          results[i] = outcome;
+        }
+      }
+      pending += valid.length;
+      try {
+        const appended = valid.length > 0 ? await log.append(valid) : [];
+        for (let j = 0; j < appended.length; j++) {
+          const i = validIndex[j]!;
+          const ev = valid[j]!;
+          const r = appended[j]!;
+          results[i] = {
+            index: i,
+            id: ev.id,
+            source: ev.source,
+            ...r,
+            ...(warnings[i] ? { warnings: warnings[i] } : {}),
+          };
+        }
+      } finally {
+        pending -= valid.length;
+      }
+      return summarize(results as EntryResult[]);
+    },
+  };
+}
+
+function summarize(results: EntryResult[]): IngestReport {
+  let accepted = 0;
+  let duplicates = 0;
+  let rejected = 0;
+  for (const r of results) {
+    if (r.status === 'accepted') accepted++;
+    else if (r.status === 'duplicate') duplicates++;
+    else rejected++;
+  }
+  return { accepted, duplicates, rejected, results };
+}
+
+function idOf(entry: unknown): string | undefined {
+  const id = (entry as { id?: unknown } | null)?.id;
+  return typeof id === 'string' ? id : undefined;
+}
+
+function sourceOf(entry: unknown): string | undefined {
+  const source = (entry as { source?: unknown } | null)?.source;
+  return typeof source === 'string' ? source : undefined;
+}

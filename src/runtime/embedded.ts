@@ -1,0 +1,97 @@
+/** @module The embedded runtime: one process, SQLite log and state in the data directory. */
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { createApiServer } from '../api/server.js';
+import { type Clock, systemClock } from '../core/clock.js';
+import { ErrorCode, HomeostatError } from '../core/errors.js';
+import { createIngestor } from '../ingest/ingest.js';
+import { createSchemaRegistry } from '../ingest/schema-registry.js';
+import { createSqliteEventLog } from '../log/sqlite/event-log.js';
+import type { TokenStore } from '../ports/token-store.js';
+import { createSqliteSchemaStore } from '../store/sqlite/schema-store.js';
+import { openStateDatabase } from '../store/sqlite/state.js';
+import { createSqliteTokenStore } from '../store/sqlite/token-store.js';
+import type { ResolvedConfig } from './config.js';
+
+export interface EmbeddedHomeostat {
+  /** The base URL the API serves, e.g. http://127.0.0.1:8420. */
+  readonly url: string;
+  readonly config: ResolvedConfig;
+  close(): Promise<void>;
+}
+
+export interface EmbeddedOptions {
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+}
+
+/** File names inside the data directory. */
+export const DataFiles = { log: 'events.db', state: 'state.db' } as const;
+
+/** For offline token management against a data directory (server not running). */
+export function openEmbeddedTokenStore(dataDir: string): { store: TokenStore; close(): void } {
+  const db = openStateDatabase({ path: join(dataDir, DataFiles.state), fsync: 'normal' });
+  return { store: createSqliteTokenStore(db), close: () => db.close() };
+}
+
+function formatUrl(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** Starts Homeostat in one process on the embedded backends. */
+export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOptions = {}): Promise<EmbeddedHomeostat> {
+  const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'homeostat' } }, pino.destination(2));
+  const clock = options.clock ?? systemClock;
+  const stateDb = openStateDatabase({ path: join(config.dataDir, DataFiles.state), fsync: config.log.fsync });
+  const tokens = createSqliteTokenStore(stateDb, clock);
+  if (config.authRequired && (await tokens.count()) === 0) {
+    stateDb.close();
+    throw new HomeostatError(
+      ErrorCode.CONFIG_INVALID,
+      `serving ${config.server.host} requires API tokens and none exist; create one with \`homeostat tokens create --data-dir ${config.dataDir} --name admin --scopes admin\` and start again`,
+    );
+  }
+  const log = createSqliteEventLog({ path: join(config.dataDir, DataFiles.log), ...config.log, clock });
+  const schemas = await createSchemaRegistry(createSqliteSchemaStore(stateDb, clock));
+  const ingestor = createIngestor({ log, schemas, limits: config.ingest });
+  let state: 'starting' | 'ready' | 'closing' = 'starting';
+  const app = createApiServer({
+    log,
+    ingestor,
+    schemas,
+    tokens,
+    clock,
+    logger,
+    authRequired: config.authRequired,
+    maxRequestBytes: config.ingest.maxRequestBytes,
+    maxDepth: config.ingest.maxDepth,
+    notReady: () => (state === 'ready' ? [] : [state]),
+  });
+  const retention = setInterval(() => {
+    log.enforceRetention().then(
+      ({ removed }) => removed > 0 && logger.info({ removed }, 'retention removed events'),
+      (err: unknown) => logger.error({ err }, 'retention failed'),
+    );
+  }, config.log.retentionIntervalMs);
+  retention.unref();
+
+  await app.listen({ host: config.server.host, port: config.server.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.server.port;
+  const url = formatUrl(config.server.host, port);
+  state = 'ready';
+  logger.info({ url, dataDir: config.dataDir, auth: config.authRequired }, 'homeostat ready');
+
+  return {
+    url,
+    config,
+    async close() {
+      if (state === 'closing') return;
+      state = 'closing';
+      clearInterval(retention);
+      await app.close();
+      await log.close();
+      stateDb.close();
+    },
+  };
+}
