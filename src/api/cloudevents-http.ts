@@ -23,14 +23,20 @@ function isJsonMediaType(type: string): boolean {
 /** Parses JSON text after checking its nesting depth; errors say where and what is allowed. */
 export function parseJson(text: string, maxDepth: number): unknown {
   if (exceedsDepth(text, maxDepth)) {
-    throw new HomeostatError(ErrorCode.TOO_DEEP, `request body nests deeper than ${maxDepth} levels (ingest.maxDepth); flatten the payload`, {
-      details: { limit: maxDepth },
-    });
+    throw new HomeostatError(
+      ErrorCode.TOO_DEEP,
+      `request body nests deeper than ${maxDepth} levels (ingest.maxDepth); flatten the payload`,
+      {
+        details: { limit: maxDepth },
+      },
+    );
   }
   try {
     return JSON.parse(text);
   } catch (cause) {
-    throw new HomeostatError(ErrorCode.MALFORMED_JSON, `request body is not valid JSON: ${(cause as Error).message}`, { cause });
+    throw new HomeostatError(ErrorCode.MALFORMED_JSON, `request body is not valid JSON: ${(cause as Error).message}`, {
+      cause,
+    });
   }
 }
 

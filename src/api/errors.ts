@@ -70,6 +70,7 @@ export function toHomeostatError(err: unknown, req: FastifyRequest, maxRequestBy
 export function sendError(reply: FastifyReply, err: HomeostatError): FastifyReply {
   const status = statusOf(err.code);
   const retryAfterMs = err.details.retryAfterMs;
-  if (typeof retryAfterMs === 'number') reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
+  if (typeof retryAfterMs === 'number')
+    reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
   return reply.code(status).send({ error: err.toJSON() });
 }

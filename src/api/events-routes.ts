@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Clock } from '../core/clock.js';
 import { ErrorCode, HomeostatError } from '../core/errors.js';
-import type { IngestReport, Ingestor } from '../ingest/ingest.js';
+import type { Ingestor, IngestReport } from '../ingest/ingest.js';
 import type { EventLog, LogRecord, QueryFilter } from '../ports/event-log.js';
 import { parseEventsRequest } from './cloudevents-http.js';
 import { enumParam, intParam, listParam, type Query, timeParam } from './params.js';
@@ -93,7 +93,12 @@ export function registerEventsRoutes(app: FastifyInstance, deps: EventsRoutesDep
   app.get('/v1/events/stream', { config: { scope: 'read' } }, async (req, reply) => {
     const q = req.query as Query;
     const filter = filterFrom(q, deps.clock.now());
-    const lastEventId = intParam({ id: req.headers['last-event-id'] as string | undefined }, 'id', 0, Number.MAX_SAFE_INTEGER);
+    const lastEventId = intParam(
+      { id: req.headers['last-event-id'] as string | undefined },
+      'id',
+      0,
+      Number.MAX_SAFE_INTEGER,
+    );
     let from = intParam(q, 'from', 0, Number.MAX_SAFE_INTEGER);
     if (lastEventId !== undefined) from = lastEventId + 1;
     else if (from === undefined && filter.since !== undefined) from = await deps.log.offsetAt(filter.since);
@@ -127,7 +132,8 @@ async function streamEvents(
       if (!ok) await new Promise((resolve) => res.once('drain', resolve));
     }
   } catch (err) {
-    if (!controller.signal.aborted) res.write(`event: error\ndata: ${JSON.stringify({ message: (err as Error).message })}\n\n`);
+    if (!controller.signal.aborted)
+      res.write(`event: error\ndata: ${JSON.stringify({ message: (err as Error).message })}\n\n`);
   } finally {
     clearInterval(heartbeat);
     streams.delete(controller);

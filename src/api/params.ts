@@ -6,9 +6,13 @@ import { isRfc3339 } from '../core/event.js';
 export type Query = Record<string, string | string[] | undefined>;
 
 function bad(name: string, value: unknown, allowed: string): HomeostatError {
-  return new HomeostatError(ErrorCode.INVALID, `query parameter '${name}': ${JSON.stringify(value)} is not allowed; ${allowed}`, {
-    problems: [{ pointer: `?${name}`, message: allowed }],
-  });
+  return new HomeostatError(
+    ErrorCode.INVALID,
+    `query parameter '${name}': ${JSON.stringify(value)} is not allowed; ${allowed}`,
+    {
+      problems: [{ pointer: `?${name}`, message: allowed }],
+    },
+  );
 }
 
 function single(q: Query, name: string): string | undefined {

@@ -12,7 +12,10 @@ function summary(r: SchemaRecord): Record<string, unknown> {
 }
 
 function notFound(type: string, version?: number): HomeostatError {
-  const what = version === undefined ? `no schema is registered for type '${type}'` : `type '${type}' has no schema version ${version}`;
+  const what =
+    version === undefined
+      ? `no schema is registered for type '${type}'`
+      : `type '${type}' has no schema version ${version}`;
   return new HomeostatError(ErrorCode.NOT_FOUND, `${what}; list them with GET /v1/schemas`);
 }
 
@@ -35,11 +38,19 @@ function readPutBody(body: unknown): { schema: Record<string, unknown>; mode?: S
     problems.push({ pointer: '/version', message: 'must be a positive integer' });
   }
   if (problems.length > 0) {
-    throw new HomeostatError(ErrorCode.INVALID, `invalid schema registration: ${problems.map((p) => `${p.pointer}: ${p.message}`).join('; ')}`, {
-      problems,
-    });
+    throw new HomeostatError(
+      ErrorCode.INVALID,
+      `invalid schema registration: ${problems.map((p) => `${p.pointer}: ${p.message}`).join('; ')}`,
+      {
+        problems,
+      },
+    );
   }
-  return { schema: b.schema as Record<string, unknown>, mode: b.mode as SchemaMode | undefined, version: b.version as number | undefined };
+  return {
+    schema: b.schema as Record<string, unknown>,
+    mode: b.mode as SchemaMode | undefined,
+    version: b.version as number | undefined,
+  };
 }
 
 export function registerSchemaRoutes(app: FastifyInstance, schemas: SchemaRegistry): void {

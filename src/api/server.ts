@@ -1,5 +1,5 @@
 /** @module The HTTP API server: Fastify wired to the engine's services, auth, errors and health. */
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { hasScope, verifyToken } from '../auth/tokens.js';
 import type { Clock } from '../core/clock.js';
@@ -43,17 +43,22 @@ async function authenticate(req: FastifyRequest, tokens: TokenStore): Promise<vo
   if (!record) {
     throw new HomeostatError(
       ErrorCode.UNAUTHENTICATED,
-      token ? 'the bearer token is not valid (revoked or mistyped)' : 'this server requires an API token: send Authorization: Bearer <token> (create one with `homeostat tokens create`)',
+      token
+        ? 'the bearer token is not valid (revoked or mistyped)'
+        : 'this server requires an API token: send Authorization: Bearer <token> (create one with `homeostat tokens create`)',
     );
   }
   if (!hasScope(record, scope)) {
-    throw new HomeostatError(ErrorCode.FORBIDDEN, `token '${record.name}' lacks the '${scope}' scope needed here (it has: ${record.scopes.join(', ')})`);
+    throw new HomeostatError(
+      ErrorCode.FORBIDDEN,
+      `token '${record.name}' lacks the '${scope}' scope needed here (it has: ${record.scopes.join(', ')})`,
+    );
   }
 }
 
 export function createApiServer(deps: ApiDeps): FastifyInstance {
   const app = Fastify({
-    loggerInstance: deps.logger,
+    loggerInstance: deps.logger as FastifyBaseLogger,
     disableRequestLogging: true,
     bodyLimit: deps.maxRequestBytes,
     maxParamLength: 500,

@@ -17,9 +17,13 @@ function readBody(body: unknown): { name: string; scopes: Scope[] } {
     problems.push({ pointer: '/scopes', message: `required: a non-empty list of ${SCOPES.join(', ')}` });
   }
   if (problems.length > 0) {
-    throw new HomeostatError(ErrorCode.INVALID, `invalid token request: ${problems.map((p) => `${p.pointer}: ${p.message}`).join('; ')}`, {
-      problems,
-    });
+    throw new HomeostatError(
+      ErrorCode.INVALID,
+      `invalid token request: ${problems.map((p) => `${p.pointer}: ${p.message}`).join('; ')}`,
+      {
+        problems,
+      },
+    );
   }
   return { name: b.name as string, scopes: b.scopes as Scope[] };
 }

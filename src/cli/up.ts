@@ -1,7 +1,6 @@
 /** @module `homeostat up`: run a server in this process until SIGINT or SIGTERM. */
 import { type Command, Option } from 'commander';
 import type { HomeostatConfig } from '../runtime/config.js';
-import { loadConfig } from '../runtime/config.js';
 import { examples, parseIntFlag } from './options.js';
 import { ExitCode, note, out } from './output.js';
 
@@ -46,9 +45,10 @@ function overridesFrom(flags: UpFlags): HomeostatConfig {
 }
 
 async function runUp(flags: UpFlags): Promise<void> {
-  const config = loadConfig({ file: flags.config, env: process.env, overrides: overridesFrom(flags) });
   // Loaded lazily so client commands do not pay for the server's dependencies.
+  const { loadConfig } = await import('../runtime/config.js');
   const { startEmbedded } = await import('../runtime/embedded.js');
+  const config = loadConfig({ file: flags.config, env: process.env, overrides: overridesFrom(flags) });
   const server = await startEmbedded(config);
   out(`homeostat: serving ${server.url} (data: ${server.config.dataDir})`);
   await waitForSignal();

@@ -67,7 +67,12 @@ export function createIngestor({ log, schemas, limits }: IngestorDeps): Ingestor
       const bytes = Buffer.byteLength(JSON.stringify(ev));
       if (bytes > limits.maxEventBytes) {
         const message = `event is ${bytes} bytes; at most ${limits.maxEventBytes} bytes (ingest.maxEventSize) are allowed; move large payloads to object storage and send a reference`;
-        return { ...base, status: 'rejected', code: ErrorCode.EVENT_TOO_LARGE, problems: [{ pointer: at || '/', message }] };
+        return {
+          ...base,
+          status: 'rejected',
+          code: ErrorCode.EVENT_TOO_LARGE,
+          problems: [{ pointer: at || '/', message }],
+        };
       }
     }
     const verdict = schemas.check(ev.type, ev.data, at);
@@ -82,7 +87,8 @@ export function createIngestor({ log, schemas, limits }: IngestorDeps): Ingestor
     pending: () => pending,
 
     async ingest({ entries, batch, bodyBytes }) {
-      if (pending + entries.length > limits.maxPendingEvents) {
+      // A request is refused only while others are pending, so a single large batch can always pass.
+      if (pending > 0 && pending + entries.length > limits.maxPendingEvents) {
         throw new HomeostatError(
           ErrorCode.BACKPRESSURE,
           `the write path is saturated (${pending} events waiting to be written); retry after ${BACKPRESSURE_RETRY_MS} ms`,

@@ -82,6 +82,14 @@ export interface LogStats {
   /** Stored bytes of retained events (the serialized envelopes). */
   readonly bytes: number;
   readonly partitions: number;
+  /** Backend-specific state of duplicate suppression, when the backend keeps it itself. */
+  readonly dedup?: {
+    readonly keys: number;
+    /** Append time of the oldest remembered key: the effective window starts there. */
+    readonly oldestAt: number | undefined;
+    /** Keys forgotten before their window ended because of a memory cap. */
+    readonly evictedEarly: number;
+  };
 }
 
 export interface FollowOptions extends QueryFilter {

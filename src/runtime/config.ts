@@ -15,6 +15,7 @@ export interface HomeostatConfig {
     fsync?: FsyncMode;
     partitions?: number;
     dedupWindow?: string | number;
+    dedupMaxKeys?: number;
     retention?: { maxAge?: string | number; maxBytes?: string | number; interval?: string | number };
   };
   ingest?: {
@@ -34,6 +35,7 @@ export interface ResolvedConfig {
     readonly fsync: FsyncMode;
     readonly partitions: number;
     readonly dedupWindowMs: number;
+    readonly dedupMaxKeys: number;
     readonly maxAgeMs: number;
     readonly maxBytes: number;
     readonly retentionIntervalMs: number;
@@ -67,6 +69,7 @@ const CONFIG_SCHEMA = {
         fsync: { enum: ['normal', 'always'] },
         partitions: { type: 'integer', minimum: 1, maximum: 4096 },
         dedupWindow: unit,
+        dedupMaxKeys: { type: 'integer', minimum: 1000 },
         retention: {
           type: 'object',
           additionalProperties: false,
@@ -97,7 +100,7 @@ const CONFIG_SCHEMA = {
   },
 } as const;
 
-const validateConfig = new Ajv({ allErrors: true }).compile(CONFIG_SCHEMA);
+const validateConfig = new Ajv({ allErrors: true, allowUnionTypes: true }).compile(CONFIG_SCHEMA);
 
 /** True for 127.0.0.0/8, ::1 and 'localhost'. */
 export function isLoopback(host: string): boolean {
@@ -223,6 +226,7 @@ export function resolveConfig(cfg: HomeostatConfig, cwd: string): ResolvedConfig
       fsync: cfg.log?.fsync ?? 'normal',
       partitions: cfg.log?.partitions ?? 16,
       dedupWindowMs: parseDuration(cfg.log?.dedupWindow ?? '24h', 'log.dedupWindow'),
+      dedupMaxKeys: cfg.log?.dedupMaxKeys ?? 2_000_000,
       maxAgeMs: parseDuration(cfg.log?.retention?.maxAge ?? '7d', 'log.retention.maxAge'),
       maxBytes: parseBytes(cfg.log?.retention?.maxBytes ?? '10GiB', 'log.retention.maxBytes'),
       retentionIntervalMs: parseDuration(cfg.log?.retention?.interval ?? '1m', 'log.retention.interval'),

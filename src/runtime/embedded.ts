@@ -1,12 +1,13 @@
 /** @module The embedded runtime: one process, SQLite log and state in the data directory. */
 import { join } from 'node:path';
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 import { createApiServer } from '../api/server.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { ErrorCode, HomeostatError } from '../core/errors.js';
 import { createIngestor } from '../ingest/ingest.js';
 import { createSchemaRegistry } from '../ingest/schema-registry.js';
 import { createSqliteEventLog } from '../log/sqlite/event-log.js';
+import type { EventLog } from '../ports/event-log.js';
 import type { TokenStore } from '../ports/token-store.js';
 import { createSqliteSchemaStore } from '../store/sqlite/schema-store.js';
 import { openStateDatabase } from '../store/sqlite/state.js';
@@ -23,6 +24,8 @@ export interface EmbeddedHomeostat {
 export interface EmbeddedOptions {
   readonly logger?: Logger;
   readonly clock?: Clock;
+  /** Wraps the event log, e.g. to instrument it or, in tests, to hold appends. */
+  readonly decorateLog?: (log: EventLog) => EventLog;
 }
 
 /** File names inside the data directory. */
@@ -40,7 +43,8 @@ function formatUrl(host: string, port: number): string {
 
 /** Starts Homeostat in one process on the embedded backends. */
 export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOptions = {}): Promise<EmbeddedHomeostat> {
-  const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'homeostat' } }, pino.destination(2));
+  const logger =
+    options.logger ?? pino({ level: config.logLevel, base: { service: 'homeostat' } }, pino.destination(2));
   const clock = options.clock ?? systemClock;
   const stateDb = openStateDatabase({ path: join(config.dataDir, DataFiles.state), fsync: config.log.fsync });
   const tokens = createSqliteTokenStore(stateDb, clock);
@@ -51,7 +55,8 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
       `serving ${config.server.host} requires API tokens and none exist; create one with \`homeostat tokens create --data-dir ${config.dataDir} --name admin --scopes admin\` and start again`,
     );
   }
-  const log = createSqliteEventLog({ path: join(config.dataDir, DataFiles.log), ...config.log, clock });
+  const sqliteLog = createSqliteEventLog({ path: join(config.dataDir, DataFiles.log), ...config.log, clock });
+  const log = options.decorateLog ? options.decorateLog(sqliteLog) : sqliteLog;
   const schemas = await createSchemaRegistry(createSqliteSchemaStore(stateDb, clock));
   const ingestor = createIngestor({ log, schemas, limits: config.ingest });
   let state: 'starting' | 'ready' | 'closing' = 'starting';

@@ -3,7 +3,7 @@
  * `runEventLogConformance({ name, create })`. It checks only what the port's contract promises.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ManualClock } from '../../src/core/clock.js';
+import { createManualClock, type ManualClock } from '../../src/core/clock.js';
 import type { CloudEvent } from '../../src/core/event.js';
 import { partitionKeyOf, partitionOf } from '../../src/core/event.js';
 import type { EventLog, EventLogOptions, LogRecord } from '../../src/ports/event-log.js';
@@ -50,18 +50,13 @@ async function readAll(log: EventLog, from = 0): Promise<LogRecord[]> {
   }
 }
 
-function manualClock(start: number): ManualClock {
-  let t = start;
-  return { now: () => t, set: (v) => void (t = v), advance: (d) => void (t += d) };
-}
-
 export function runEventLogConformance(options: EventLogConformanceOptions): void {
   const fakeTime = options.supportsFakeClock !== false;
   describe(`EventLog conformance: ${options.name}`, () => {
     let harnesses: EventLogHarness[] = [];
     let clock: ManualClock;
     async function open(opts: Partial<EventLogOptions> = {}): Promise<EventLog> {
-      clock = manualClock(Date.UTC(2026, 10, 24, 10));
+      clock = createManualClock(Date.UTC(2026, 10, 24, 10));
       const h = await options.create({ ...opts, clock });
       harnesses.push(h);
       return h.log;
@@ -89,7 +84,14 @@ export function runEventLogConformance(options: EventLogConformanceOptions): voi
 
     it('keeps the event envelope intact, extensions included', async () => {
       const log = await open();
-      const ev = makeEvent({ subject: 'group/web', time: '2026-11-24T10:00:00.123Z', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', correlationid: 'c-1', ext1: 7, flag: true } as Partial<CloudEvent>);
+      const ev = makeEvent({
+        subject: 'group/web',
+        time: '2026-11-24T10:00:00.123Z',
+        traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+        correlationid: 'c-1',
+        ext1: 7,
+        flag: true,
+      } as Partial<CloudEvent>);
       await log.append([ev]);
       const [rec] = await log.read();
       expect(rec!.event).toEqual(ev);
@@ -99,7 +101,11 @@ export function runEventLogConformance(options: EventLogConformanceOptions): voi
       const log = await open();
       const a = makeEvent();
       const first = await log.append([a]);
-      const again = await log.append([{ ...a, data: 'changed' }, makeEvent({ id: 'x', source: '/s' }), makeEvent({ id: 'x', source: '/s' })]);
+      const again = await log.append([
+        { ...a, data: 'changed' },
+        makeEvent({ id: 'x', source: '/s' }),
+        makeEvent({ id: 'x', source: '/s' }),
+      ]);
       expect(again.map((r) => r.status)).toEqual(['duplicate', 'accepted', 'duplicate']);
       if (again[0]!.offset !== undefined) expect(again[0]!.offset).toBe(first[0]!.offset);
       expect((await readAll(log)).length).toBe(2);
@@ -215,7 +221,7 @@ export function runEventLogConformance(options: EventLogConformanceOptions): voi
     });
 
     it('keeps events, offsets and dedup state across a restart', async () => {
-      const h = await options.create({ clock: manualClock(Date.UTC(2026, 10, 24)) });
+      const h = await options.create({ clock: createManualClock(Date.UTC(2026, 10, 24)) });
       const ev = makeEvent();
       const [r] = await h.log.append([ev]);
       await h.log.commitOffset('c', 42);
@@ -290,7 +296,7 @@ export function runEventLogConformance(options: EventLogConformanceOptions): voi
     });
 
     it('rejects calls after close with E_CLOSED', async () => {
-      const h = await options.create({ clock: manualClock(0) });
+      const h = await options.create({ clock: createManualClock(0) });
       await h.log.close();
       await expect(h.log.append([makeEvent()])).rejects.toMatchObject({ code: 'E_CLOSED' });
       await h.destroy();

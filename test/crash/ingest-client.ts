@@ -86,7 +86,8 @@ export async function postBatch(
 /** Records the entries of a 2xx answer that are accepted or duplicate; returns how many. */
 function recordAcks(ledger: Ledger, batch: readonly CrashEvent[], outcome: PostOutcome, problems: string[]): number {
   // 429 means nothing was written: the batch simply stays unacknowledged.
-  if (outcome.kind === 'http-error' && outcome.status !== 429) problems.push(`HTTP ${outcome.status}: ${outcome.body.slice(0, 300)}`);
+  if (outcome.kind === 'http-error' && outcome.status !== 429)
+    problems.push(`HTTP ${outcome.status}: ${outcome.body.slice(0, 300)}`);
   if (outcome.kind !== 'answered') return 0;
   let acked = 0;
   for (const [i, ev] of batch.entries()) {

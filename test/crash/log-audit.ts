@@ -9,7 +9,10 @@ export interface LoggedEvent {
 }
 
 interface EventsPage {
-  readonly events: readonly { readonly offset: number; readonly event: { readonly source: string; readonly id: string } }[];
+  readonly events: readonly {
+    readonly offset: number;
+    readonly event: { readonly source: string; readonly id: string };
+  }[];
   readonly next: number | null;
 }
 
@@ -29,9 +32,10 @@ async function getJson<T>(url: string): Promise<T> {
 /** Pages through GET /v1/events (1000 a page) from the start to the end. */
 export async function readWholeLog(url: string): Promise<LoggedEvent[]> {
   const out: LoggedEvent[] = [];
-  let after: number | null = 0;
+  let after: number | null | undefined;
   while (after !== null) {
-    const page: EventsPage = await getJson(`${url}/v1/events?after=${after}&limit=1000`);
+    const cursor = after === undefined ? '' : `&after=${after}`;
+    const page: EventsPage = await getJson(`${url}/v1/events?limit=1000${cursor}`);
     for (const rec of page.events) out.push({ offset: rec.offset, key: eventKey(rec.event) });
     if (page.events.length === 0) break;
     after = page.next;
@@ -80,7 +84,9 @@ export function auditDatabase(dataDir: string): DatabaseAudit {
     const integrity = (db.prepare('PRAGMA integrity_check').all() as { integrity_check: string }[])
       .map((r) => r.integrity_check)
       .join('; ');
-    const rows = db.prepare(`SELECT "offset" AS o, source, json_extract(body, '$.id') AS id FROM events ORDER BY rowid`);
+    const rows = db.prepare(
+      `SELECT "offset" AS o, source, json_extract(body, '$.id') AS id FROM events ORDER BY rowid`,
+    );
     const all = rows.all() as { o: number; source: string; id: string }[];
     const repeated = db
       .prepare(

@@ -10,13 +10,13 @@ import type {
   EventLog,
   EventLogOptions,
   FollowOptions,
-  LogRecord,
   LogStats,
   QueryOptions,
   ReadOptions,
 } from '../../ports/event-log.js';
 import type { FsyncMode, SqliteDatabase } from '../../store/sqlite/database.js';
 import { openDatabase } from '../../store/sqlite/database.js';
+import { createDedupIndex } from '../dedup-index.js';
 import { compileQuery, type EventRow, toRecord } from './query.js';
 
 const MIGRATIONS = [
@@ -28,19 +28,12 @@ const MIGRATIONS = [
      appended_at INTEGER NOT NULL,
      type TEXT NOT NULL,
      source TEXT NOT NULL,
+     event_id TEXT NOT NULL,
      subject TEXT,
      size INTEGER NOT NULL,
      body TEXT NOT NULL
    );
    CREATE INDEX events_type ON events(type);
-   CREATE TABLE dedup (
-     source TEXT NOT NULL,
-     id TEXT NOT NULL,
-     appended_at INTEGER NOT NULL,
-     "offset" INTEGER NOT NULL,
-     PRIMARY KEY (source, id)
-   ) WITHOUT ROWID;
-   CREATE INDEX dedup_age ON dedup(appended_at);
    CREATE TABLE consumers (name TEXT PRIMARY KEY, "offset" INTEGER NOT NULL, updated_at INTEGER NOT NULL) WITHOUT ROWID;
    CREATE TABLE counters (id INTEGER PRIMARY KEY CHECK (id = 0), next_offset INTEGER NOT NULL, count INTEGER NOT NULL, bytes INTEGER NOT NULL);
    INSERT INTO counters VALUES (0, 1, 0, 0);`,
@@ -51,6 +44,8 @@ export interface SqliteEventLogOptions extends Partial<EventLogOptions> {
   readonly path: string;
   readonly fsync?: FsyncMode;
   readonly clock?: Clock;
+  /** At most this many dedup keys are kept in memory (about 100 bytes each). Default 2,000,000. */
+  readonly dedupMaxKeys?: number;
 }
 
 interface PendingAppend {
@@ -77,16 +72,11 @@ export function createSqliteEventLog(options: SqliteEventLogOptions): EventLog {
 
   const stmt = {
     insert: db.prepare(
-      `INSERT INTO events ("offset", partition, partition_key, appended_at, type, source, subject, size, body)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO events ("offset", partition, partition_key, appended_at, type, source, event_id, subject, size, body)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
-    claim: db.prepare(
-      `INSERT INTO dedup (source, id, appended_at, "offset") VALUES (?, ?, ?, ?)
-       ON CONFLICT (source, id) DO UPDATE SET appended_at = excluded.appended_at, "offset" = excluded."offset"
-       WHERE dedup.appended_at < ?`,
-    ),
-    original: db.prepare<[string, string], { offset: number }>(
-      `SELECT "offset" FROM dedup WHERE source = ? AND id = ?`,
+    recentKeys: db.prepare<[number], { offset: number; appended_at: number; source: string; event_id: string }>(
+      `SELECT "offset", appended_at, source, event_id FROM events WHERE "offset" >= ? ORDER BY "offset"`,
     ),
     counters: db.prepare<[], { next_offset: number; count: number; bytes: number }>(
       'SELECT next_offset, count, bytes FROM counters WHERE id = 0',
@@ -105,7 +95,6 @@ export function createSqliteEventLog(options: SqliteEventLogOptions): EventLog {
     deleteBelow: db.prepare<[number], { n: number; bytes: number }>(
       'DELETE FROM events WHERE "offset" < ? RETURNING size',
     ),
-    pruneDedup: db.prepare('DELETE FROM dedup WHERE appended_at < ?'),
     commit: db.prepare(
       `INSERT INTO consumers (name, "offset", updated_at) VALUES (?, ?, ?)
        ON CONFLICT (name) DO UPDATE SET "offset" = excluded."offset", updated_at = excluded.updated_at
@@ -115,6 +104,8 @@ export function createSqliteEventLog(options: SqliteEventLogOptions): EventLog {
   };
 
   const counters = { ...stmt.counters.get()! };
+  const dedup = createDedupIndex({ windowMs: dedupWindowMs, maxKeys: options.dedupMaxKeys ?? 2_000_000 });
+  rebuildDedup();
   const appended = new EventEmitter();
   appended.setMaxListeners(0);
   let queue: PendingAppend[] = [];
@@ -123,15 +114,14 @@ export function createSqliteEventLog(options: SqliteEventLogOptions): EventLog {
 
   function appendOne(ev: CloudEvent, now: number): AppendResult {
     const offset = counters.next_offset;
-    const claimed = stmt.claim.run(ev.source, ev.id, now, offset, now - dedupWindowMs).changes === 1;
-    if (!claimed) {
-      return { status: 'duplicate', offset: stmt.original.get(ev.source, ev.id)?.offset };
-    }
+    const original = dedup.lookup(ev.source, ev.id, now);
+    if (original !== undefined) return { status: 'duplicate', offset: original };
     const key = partitionKeyOf(ev);
     const partition = partitionOf(key, partitions);
     const body = JSON.stringify(ev);
     const size = Buffer.byteLength(body);
-    stmt.insert.run(offset, partition, key, now, ev.type, ev.source, ev.subject ?? null, size, body);
+    stmt.insert.run(offset, partition, key, now, ev.type, ev.source, ev.id, ev.subject ?? null, size, body);
+    dedup.add(ev.source, ev.id, offset, now);
     counters.next_offset = offset + 1;
     counters.count += 1;
     counters.bytes += size;
@@ -155,6 +145,7 @@ export function createSqliteEventLog(options: SqliteEventLogOptions): EventLog {
       results = commitGroup(group, clock.now());
     } catch (cause) {
       Object.assign(counters, before);
+      rebuildDedup();
       const err = new HomeostatError(ErrorCode.BACKEND, `event log append failed: ${(cause as Error).message}`, {
         cause,
       });
@@ -167,6 +158,14 @@ export function createSqliteEventLog(options: SqliteEventLogOptions): EventLog {
 
   function closedError(): HomeostatError {
     return new HomeostatError(ErrorCode.CLOSED, 'the event log is closed');
+  }
+
+  /** Re-reads the keys of the events appended within the dedup window (at open, and after a failed commit). */
+  function rebuildDedup(): void {
+    dedup.clear();
+    for (const row of stmt.recentKeys.iterate(offsetAtSync(clock.now() - dedupWindowMs))) {
+      dedup.add(row.source, row.event_id, row.offset, row.appended_at);
+    }
   }
 
   function ensureOpen(): void {
@@ -227,7 +226,7 @@ export function createSqliteEventLog(options: SqliteEventLogOptions): EventLog {
     });
   }
 
-  return {
+  const api: EventLog = {
     append(events) {
       if (closed) return Promise.reject(closedError());
       if (events.length === 0) return Promise.resolve([]);
@@ -267,12 +266,11 @@ export function createSqliteEventLog(options: SqliteEventLogOptions): EventLog {
     },
 
     follow(opts: FollowOptions = {}) {
-      const log = this;
       return {
         async *[Symbol.asyncIterator]() {
           let cursor = opts.from ?? counters.next_offset;
           while (!closed && !opts.signal?.aborted) {
-            const batch = await log.query({ ...opts, after: cursor - 1, order: 'asc', limit: 500 });
+            const batch = await api.query({ ...opts, after: cursor - 1, order: 'asc', limit: 500 });
             for (const rec of batch) {
               cursor = rec.offset + 1;
               yield rec;
@@ -306,7 +304,7 @@ export function createSqliteEventLog(options: SqliteEventLogOptions): EventLog {
         removed += n;
         if (n === 0) break;
       }
-      stmt.pruneDedup.run(now - dedupWindowMs);
+      dedup.expire(now);
       return { removed };
     },
 
@@ -318,6 +316,7 @@ export function createSqliteEventLog(options: SqliteEventLogOptions): EventLog {
         count: counters.count,
         bytes: counters.bytes,
         partitions,
+        dedup: dedup.stats(),
       };
     },
 
@@ -329,6 +328,7 @@ export function createSqliteEventLog(options: SqliteEventLogOptions): EventLog {
       db.close();
     },
   };
+  return api;
 }
 
 /** The partition count is fixed at creation: changing it would break per-key order. */
