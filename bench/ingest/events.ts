@@ -55,7 +55,7 @@ function writeBatch(parts: readonly string[], length: number): Buffer {
   body[0] = 0x5b; // [
   let offset = 1;
   for (const part of parts) {
-    offset += body.latin1Write(part, offset);
+    offset += body.write(part, offset, 'latin1');
     body[offset++] = 0x2c; // ,
   }
   body[length - 1] = 0x5d; // ] replaces the last comma

@@ -26,12 +26,14 @@ export interface ResolvedBenchOptions {
   readonly peers: readonly Peer[];
   readonly natsUrl: string;
   readonly redisUrl: string;
-  /** Pre-generated events allow at most this single-event rate before a run ends early. Default 50,000/s. */
+  /** Pre-generated events allow at most this single-event rate before a run ends early. Default 100,000/s. */
   readonly maxSingleRate: number;
   /** Pre-generated events allow at most this batched rate before a run ends early. Default 300,000/s. */
   readonly maxBatchRate: number;
   /** Extra server arguments (whitespace separated), e.g. `--config x.yaml`. Default none. */
   readonly serverArgs: readonly string[];
+  /** Node.js options for the server process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`. Default none. */
+  readonly serverNodeArgs: readonly string[];
   /** Seconds to wait for the server's `serving` line. Default 30. */
   readonly startTimeoutSec: number;
 }
@@ -49,6 +51,7 @@ const NAMES: Readonly<Record<string, string>> = {
   'max-single-rate': 'BENCH_MAX_SINGLE_RATE',
   'max-batch-rate': 'BENCH_MAX_BATCH_RATE',
   'server-args': 'BENCH_SERVER_ARGS',
+  'server-node-args': 'BENCH_SERVER_NODE_ARGS',
   'start-timeout': 'BENCH_START_TIMEOUT',
 };
 
@@ -67,9 +70,28 @@ export function readRawOptions(argv: readonly string[], env: NodeJS.ProcessEnv):
   return raw;
 }
 
+const HELP: Readonly<Record<string, string>> = {
+  duration: 'measured seconds per scenario (10)',
+  warmup: 'unmeasured warm-up seconds before each scenario (2)',
+  connections: 'keep-alive connections / NATS publishers / Redis clients for single events (32)',
+  'batch-connections': 'connections / publishers / clients for batches (8)',
+  'batch-size': 'events per batch request, NATS ack window, Redis pipeline (100)',
+  fsync: 'server fsync modes, each on a fresh data dir (normal,always)',
+  peers: 'nats,redis or none (nats,redis)',
+  'nats-url': 'NATS server (127.0.0.1:4222)',
+  'redis-url': 'Redis server (redis://127.0.0.1:6379)',
+  'max-single-rate': 'pre-generate enough events for this single-event rate (100000)',
+  'max-batch-rate': 'pre-generate enough events for this batched rate (300000)',
+  'server-args': 'extra `homeostat up` arguments, e.g. "--config x.yaml"',
+  'server-node-args': 'node options for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"',
+  'start-timeout': "seconds to wait for the server's serving line (30)",
+};
+
 export function usage(): string {
-  const lines = Object.entries(NAMES).map(([flag, envName]) => `  --${flag} <value>   (env ${envName})`);
-  return `usage: tsx bench/ingest.ts [options]\n${lines.join('\n')}`;
+  const lines = Object.entries(NAMES).map(
+    ([flag, envName]) => `  --${flag.padEnd(18)} ${envName.padEnd(24)} ${HELP[flag] ?? ''}`,
+  );
+  return `usage: tsx bench/ingest.ts [--flag value | --flag=value]... (or the environment variables)\n${lines.join('\n')}`;
 }
 
 export function resolveBenchOptions(raw: BenchOptions): ResolvedBenchOptions {
@@ -83,9 +105,10 @@ export function resolveBenchOptions(raw: BenchOptions): ResolvedBenchOptions {
     peers: Object.freeze(list(raw, 'peers', PEERS, ['nats', 'redis'])),
     natsUrl: raw['nats-url'] ?? '127.0.0.1:4222',
     redisUrl: raw['redis-url'] ?? 'redis://127.0.0.1:6379',
-    maxSingleRate: int(raw, 'max-single-rate', 50_000),
+    maxSingleRate: int(raw, 'max-single-rate', 100_000),
     maxBatchRate: int(raw, 'max-batch-rate', 300_000),
-    serverArgs: Object.freeze((raw['server-args'] ?? '').split(/\s+/).filter(Boolean)),
+    serverArgs: words(raw['server-args']),
+    serverNodeArgs: words(raw['server-node-args']),
     startTimeoutSec: num(raw, 'start-timeout', 30, 1),
   });
 }
@@ -117,4 +140,8 @@ function list<T extends string>(raw: BenchOptions, flag: string, allowed: readon
     }
   }
   return items as T[];
+}
+
+function words(text: string | undefined): readonly string[] {
+  return Object.freeze((text ?? '').split(/\s+/).filter(Boolean));
 }
