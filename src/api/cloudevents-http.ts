@@ -1,11 +1,13 @@
 /** @module The CloudEvents HTTP binding: structured, batch and binary modes into a list of entries. */
 import type { IncomingHttpHeaders } from 'node:http';
 import { ErrorCode, HomeostatError } from '../core/errors.js';
-import { exceedsDepth } from '../ingest/json-depth.js';
+import { scanJson } from '../ingest/json-scan.js';
 
 export interface ParsedEvents {
   readonly entries: unknown[];
   readonly batch: boolean;
+  /** Each entry's JSON text as received, when the request carried one per entry. */
+  readonly texts?: string[];
 }
 
 const STRUCTURED = 'application/cloudevents+json';
@@ -20,24 +22,48 @@ function isJsonMediaType(type: string): boolean {
   return type === 'application/json' || type.endsWith('+json') || type === 'text/json';
 }
 
-/** Parses JSON text after checking its nesting depth; errors say where and what is allowed. */
-export function parseJson(text: string, maxDepth: number): unknown {
-  if (exceedsDepth(text, maxDepth)) {
-    throw new HomeostatError(
-      ErrorCode.TOO_DEEP,
-      `request body nests deeper than ${maxDepth} levels (ingest.maxDepth); flatten the payload`,
-      {
-        details: { limit: maxDepth },
-      },
-    );
-  }
+function tooDeep(maxDepth: number): HomeostatError {
+  return new HomeostatError(
+    ErrorCode.TOO_DEEP,
+    `request body nests deeper than ${maxDepth} levels (ingest.maxDepth); flatten the payload`,
+    {
+      details: { limit: maxDepth },
+    },
+  );
+}
+
+function parseText(text: string, pointer: string): unknown {
   try {
     return JSON.parse(text);
   } catch (cause) {
-    throw new HomeostatError(ErrorCode.MALFORMED_JSON, `request body is not valid JSON: ${(cause as Error).message}`, {
-      cause,
-    });
+    const where = pointer ? ` at ${pointer}` : '';
+    throw new HomeostatError(
+      ErrorCode.MALFORMED_JSON,
+      `request body is not valid JSON${where}: ${(cause as Error).message}`,
+      {
+        cause,
+        problems: [{ pointer: pointer || '/', message: 'not valid JSON' }],
+      },
+    );
   }
+}
+
+/** Parses JSON after checking its depth; a top-level array is parsed element by element, keeping each text. */
+export function parseJsonBody(body: Buffer, maxDepth: number): { value: unknown; texts?: string[] } {
+  const scan = scanJson(body, maxDepth);
+  if (scan.tooDeep) throw tooDeep(maxDepth);
+  if (scan.elements === undefined) {
+    const text = body.toString('utf8', scan.start, scan.end);
+    return { value: parseText(text, ''), texts: [text] };
+  }
+  const texts: string[] = [];
+  const value: unknown[] = [];
+  for (let i = 0; i < scan.elements.length; i += 2) {
+    const text = body.toString('utf8', scan.elements[i], scan.elements[i + 1]);
+    value.push(parseText(text, `/${i / 2}`));
+    texts.push(text);
+  }
+  return { value, texts };
 }
 
 /** Turns a POST /v1/events request into entries, by mode. */
@@ -46,21 +72,20 @@ export function parseEventsRequest(headers: IncomingHttpHeaders, body: Buffer, m
   if (headers['ce-specversion'] !== undefined && type !== STRUCTURED && type !== BATCH) {
     return { entries: [binaryEvent(headers, body, type, maxDepth)], batch: false };
   }
-  if (type === STRUCTURED) return { entries: [parseJson(body.toString('utf8'), maxDepth)], batch: false };
-  if (type === BATCH || type === 'application/json') {
-    const value = parseJson(body.toString('utf8'), maxDepth);
-    if (Array.isArray(value)) return { entries: value, batch: true };
-    if (type === BATCH) {
-      throw new HomeostatError(ErrorCode.EVENT_INVALID, `a ${BATCH} body must be a JSON array of events`, {
-        problems: [{ pointer: '/', message: 'expected an array' }],
-      });
-    }
-    return { entries: [value], batch: false };
+  if (type !== STRUCTURED && type !== BATCH && type !== 'application/json') {
+    throw new HomeostatError(
+      ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+      `Content-Type ${JSON.stringify(headers['content-type'] ?? '')} is not accepted for events; use ${ACCEPTED_TYPES}`,
+    );
   }
-  throw new HomeostatError(
-    ErrorCode.UNSUPPORTED_MEDIA_TYPE,
-    `Content-Type ${JSON.stringify(headers['content-type'] ?? '')} is not accepted for events; use ${ACCEPTED_TYPES}`,
-  );
+  const { value, texts } = parseJsonBody(body, maxDepth);
+  if (Array.isArray(value) && type !== STRUCTURED) return { entries: value, batch: true, texts };
+  if (type === BATCH) {
+    throw new HomeostatError(ErrorCode.EVENT_INVALID, `a ${BATCH} body must be a JSON array of events`, {
+      problems: [{ pointer: '/', message: 'expected an array' }],
+    });
+  }
+  return { entries: [value], batch: false, texts: Array.isArray(value) ? undefined : texts };
 }
 
 function decodeHeader(value: string | string[] | undefined): string | undefined {
@@ -81,7 +106,7 @@ function binaryEvent(headers: IncomingHttpHeaders, body: Buffer, type: string, m
   }
   if (headers['content-type'] !== undefined) event.datacontenttype = headers['content-type'];
   if (body.length === 0) return event;
-  if (isJsonMediaType(type)) event.data = parseJson(body.toString('utf8'), maxDepth);
+  if (isJsonMediaType(type)) event.data = parseJsonBody(body, maxDepth).value;
   else if (type.startsWith('text/') || type === '') event.data = body.toString('utf8');
   else event.data_base64 = body.toString('base64');
   return event;

@@ -56,6 +56,10 @@ describe('validateCloudEvent', () => {
     ['empty partitionkey', { partitionkey: '' }, '/partitionkey'],
     ['data and data_base64', { data: 1, data_base64: 'AA==' }, '/data_base64'],
     ['data_base64 not base64', { data_base64: '***' }, '/data_base64'],
+    ['control character in id', { id: 'a\u0001b' }, '/id'],
+    ['C1 control character in type', { type: 'a\u0085' }, '/type'],
+    ['newline in subject', { subject: 'a\nb' }, '/subject'],
+    ['control character in an extension', { myext: 'x\u007f' }, '/myext'],
   ])('rejects %s', (_name, patch, pointer) => {
     expect(validateCloudEvent({ ...base, ...patch }).map((p) => p.pointer)).toContain(pointer);
   });

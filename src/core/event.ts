@@ -38,25 +38,61 @@ const CONTEXT_ATTRIBUTES = new Set([
 
 /** Extension names: lower-case letters and digits, 1 to 20 characters. */
 export const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-](\d{2}):(\d{2}))$/;
 const MEDIA_TYPE = /^[A-Za-z0-9!#$&^_.+-]{1,127}\/[A-Za-z0-9!#$&^_.+-]{1,127}(\s*;.*)?$/;
 const ABSOLUTE_URI = /^[A-Za-z][A-Za-z0-9+.-]*:[^\s]*$/;
-const NO_SPACE_OR_CONTROL = /^[^\s\u0000-\u001f\u007f]+$/;
+const NO_SPACE_OR_CONTROL = /^[^\s\u0000-\u001f\u007f-\u009f]+$/;
+/** CloudEvents String values must not contain control characters (U+0000-U+001F, U+007F-U+009F). */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const CONTROL_MESSAGE = 'must not contain control characters (U+0000-U+001F, U+007F-U+009F)';
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 const STRING_EXTENSIONS = new Set(['partitionkey', 'causationid', 'correlationid', 'tracestate']);
 const INT32_MIN = -2_147_483_648;
 const INT32_MAX = 2_147_483_647;
 
-/** Checks an RFC 3339 timestamp, including the calendar (no 2026-02-30). */
+function digits(s: string, at: number, n: number): number {
+  let v = 0;
+  for (let i = at; i < at + n; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function daysInMonth(year: number, month: number): number {
+  const leap = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return leap ? 29 : DAYS_IN_MONTH[month - 1]!;
+}
+
+/** Checks an RFC 3339 timestamp, including the calendar (no 2026-02-30). Hand-written: it runs per event. */
 export function isRfc3339(value: string): boolean {
-  const m = RFC3339.exec(value);
-  if (!m) return false;
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as number[];
-  if (month! < 1 || month! > 12 || hour! > 23 || minute! > 59 || second! > 60) return false;
-  const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
-  if (day! < 1 || day! > daysInMonth) return false;
-  if (m[9] !== undefined && (Number(m[9]) > 23 || Number(m[10]) > 59)) return false;
-  return true;
+  if (value.length < 20) return false;
+  const year = digits(value, 0, 4);
+  const month = digits(value, 5, 2);
+  const day = digits(value, 8, 2);
+  const hour = digits(value, 11, 2);
+  const minute = digits(value, 14, 2);
+  const second = digits(value, 17, 2);
+  const t = value[10];
+  if (value[4] !== '-' || value[7] !== '-' || (t !== 'T' && t !== 't') || value[13] !== ':' || value[16] !== ':')
+    return false;
+  if (year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59)
+    return false;
+  if (second < 0 || second > 60 || day > daysInMonth(year, month)) return false;
+  let i = 19;
+  if (value[i] === '.') {
+    const fracStart = ++i;
+    while (i < value.length && digits(value, i, 1) >= 0) i++;
+    if (i === fracStart || i - fracStart > 9) return false;
+  }
+  const zone = value[i];
+  if (zone === 'Z' || zone === 'z') return i + 1 === value.length;
+  if ((zone !== '+' && zone !== '-') || i + 6 !== value.length || value[i + 3] !== ':') return false;
+  const zh = digits(value, i + 1, 2);
+  const zm = digits(value, i + 4, 2);
+  return zh >= 0 && zh <= 23 && zm >= 0 && zm <= 59;
 }
 
 function requireString(ev: Record<string, unknown>, name: string, at: string, problems: Problem[]): void {
@@ -65,6 +101,8 @@ function requireString(ev: Record<string, unknown>, name: string, at: string, pr
     problems.push({ pointer: `${at}/${name}`, message: `required attribute '${name}' is missing` });
   } else if (typeof v !== 'string' || v.length === 0) {
     problems.push({ pointer: `${at}/${name}`, message: `'${name}' must be a non-empty string` });
+  } else if (CONTROL.test(v)) {
+    problems.push({ pointer: `${at}/${name}`, message: `'${name}' ${CONTROL_MESSAGE}` });
   }
 }
 
@@ -83,6 +121,8 @@ function checkOptional(
       pointer: `${at}/${name}`,
       message: `'${name}' ${JSON.stringify(v)} is not allowed; expected ${allowed}`,
     });
+  } else if (CONTROL.test(v)) {
+    problems.push({ pointer: `${at}/${name}`, message: `'${name}' ${CONTROL_MESSAGE}` });
   }
 }
 
@@ -111,6 +151,8 @@ function checkExtension(name: string, value: unknown, at: string, problems: Prob
       pointer,
       message: `extension '${name}' must be a string, integer or boolean, not ${value === null ? 'null' : typeof value}`,
     });
+  } else if (typeof value === 'string' && CONTROL.test(value)) {
+    problems.push({ pointer, message: `extension '${name}' ${CONTROL_MESSAGE}` });
   }
 }
 

@@ -39,6 +39,8 @@ export interface IngestRequest {
   readonly batch: boolean;
   /** Size of the request body; when it is within the per-event limit no event can exceed it. */
   readonly bodyBytes: number;
+  /** Each entry's JSON text as received (same order), stored as is instead of re-serializing. */
+  readonly texts?: readonly string[];
 }
 
 export interface Ingestor {
@@ -58,13 +60,19 @@ const BACKPRESSURE_RETRY_MS = 1_000;
 export function createIngestor({ log, schemas, limits }: IngestorDeps): Ingestor {
   let pending = 0;
 
-  function screen(entry: unknown, index: number, at: string, skipSize: boolean): EntryResult | Problem[] {
+  function screen(
+    entry: unknown,
+    index: number,
+    at: string,
+    text: string | undefined,
+    skipSize: boolean,
+  ): EntryResult | Problem[] {
     const problems = validateCloudEvent(entry, at);
     const ev = entry as CloudEvent;
     const base = { index, id: idOf(entry), source: sourceOf(entry) };
     if (problems.length > 0) return { ...base, status: 'rejected', code: ErrorCode.EVENT_INVALID, problems };
     if (!skipSize) {
-      const bytes = Buffer.byteLength(JSON.stringify(ev));
+      const bytes = Buffer.byteLength(text ?? JSON.stringify(ev));
       if (bytes > limits.maxEventBytes) {
         const message = `event is ${bytes} bytes; at most ${limits.maxEventBytes} bytes (ingest.maxEventSize) are allowed; move large payloads to object storage and send a reference`;
         return {
@@ -86,7 +94,7 @@ export function createIngestor({ log, schemas, limits }: IngestorDeps): Ingestor
   return {
     pending: () => pending,
 
-    async ingest({ entries, batch, bodyBytes }) {
+    async ingest({ entries, batch, bodyBytes, texts }) {
       // A request is refused only while others are pending, so a single large batch can always pass.
       if (pending > 0 && pending + entries.length > limits.maxPendingEvents) {
         throw new HomeostatError(
@@ -99,12 +107,14 @@ export function createIngestor({ log, schemas, limits }: IngestorDeps): Ingestor
       const results: (EntryResult | undefined)[] = new Array(entries.length);
       const warnings: (Problem[] | undefined)[] = new Array(entries.length);
       const valid: CloudEvent[] = [];
+      const validTexts: string[] | undefined = texts ? [] : undefined;
       const validIndex: number[] = [];
       for (let i = 0; i < entries.length; i++) {
-        const outcome = screen(entries[i], i, batch ? `/${i}` : '', skipSize);
+        const outcome = screen(entries[i], i, batch ? `/${i}` : '', texts?.[i], skipSize);
         if (Array.isArray(outcome)) {
           if (outcome.length > 0) warnings[i] = outcome;
           valid.push(entries[i] as CloudEvent);
+          validTexts?.push(texts![i]!);
           validIndex.push(i);
         } else {
           results[i] = outcome;
@@ -112,18 +122,21 @@ export function createIngestor({ log, schemas, limits }: IngestorDeps): Ingestor
       }
       pending += valid.length;
       try {
-        const appended = valid.length > 0 ? await log.append(valid) : [];
+        const appended = valid.length > 0 ? await log.append(valid, validTexts) : [];
         for (let j = 0; j < appended.length; j++) {
           const i = validIndex[j]!;
           const ev = valid[j]!;
           const r = appended[j]!;
-          results[i] = {
+          const result: { -readonly [K in keyof EntryResult]: EntryResult[K] } = {
             index: i,
+            status: r.status,
             id: ev.id,
             source: ev.source,
-            ...r,
-            ...(warnings[i] ? { warnings: warnings[i] } : {}),
+            offset: r.offset,
           };
+          if (r.status === 'accepted') result.partition = r.partition;
+          if (warnings[i]) result.warnings = warnings[i];
+          results[i] = result;
         }
       } finally {
         pending -= valid.length;

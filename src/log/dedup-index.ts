@@ -24,6 +24,11 @@ export interface DedupIndex {
   /** The offset of the first copy if `(source, id)` was appended within the window. */
   lookup(source: string, id: string, now: number): number | undefined;
   add(source: string, id: string, offset: number, at: number): void;
+  /**
+   * lookup + add in one step (the hot path): returns the first copy's offset for a duplicate, or
+   * undefined after recording `offset` for a new key.
+   */
+  claim(source: string, id: string, offset: number, now: number): number | undefined;
   /** Forgets keys older than the window. */
   expire(now: number): void;
   stats(): DedupStats;
@@ -55,6 +60,20 @@ export function createDedupIndex(options: DedupIndexOptions): DedupIndex {
     return checkpoints[head]?.[0] ?? Number.MAX_SAFE_INTEGER;
   }
 
+  /** Appends a key at the end (offset order) with its time checkpoint; evicts past maxKeys. */
+  function record(key: string, offset: number, at: number): void {
+    offsets.set(key, offset);
+    const last = checkpoints[checkpoints.length - 1];
+    if (last !== undefined && checkpoints.length > head && at - last[1] < CHECKPOINT_MS)
+      last[2] = Math.max(last[2], at);
+    else checkpoints.push([offset, at, at]);
+    if (offsets.size > options.maxKeys) {
+      const oldest = offsets.keys().next().value as string;
+      offsets.delete(oldest);
+      evictedEarly++;
+    }
+  }
+
   function dropFront(belowOffset: number): void {
     for (const [key, offset] of offsets) {
       if (offset >= belowOffset) break;
@@ -72,16 +91,18 @@ export function createDedupIndex(options: DedupIndexOptions): DedupIndex {
     add(source, id, offset, at) {
       const key = keyOf(source, id);
       offsets.delete(key);
-      offsets.set(key, offset);
-      const last = checkpoints[checkpoints.length - 1];
-      if (last !== undefined && checkpoints.length > head && at - last[1] < CHECKPOINT_MS)
-        last[2] = Math.max(last[2], at);
-      else checkpoints.push([offset, at, at]);
-      if (offsets.size > options.maxKeys) {
-        const oldest = offsets.keys().next().value as string;
-        offsets.delete(oldest);
-        evictedEarly++;
+      record(key, offset, at);
+    },
+
+    claim(source, id, offset, now) {
+      const key = keyOf(source, id);
+      const existing = offsets.get(key);
+      if (existing !== undefined) {
+        if (existing >= windowStart(now)) return existing;
+        offsets.delete(key);
       }
+      record(key, offset, now);
+      return undefined;
     },
 
     expire(now) {

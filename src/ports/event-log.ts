@@ -17,7 +17,9 @@
  *   one commit (group commit). Results keep the input order of each call.
  * - Retention: events older than `maxAge` (by append time) or beyond `maxBytes` (oldest first) are
  *   removed by `enforceRetention` (backends whose server enforces retention continuously may do
- *   nothing there). Reads from an offset that retention removed start at the first retained one.
+ *   nothing there). Retention may remove events in units the backend stores together (a segment,
+ *   a commit), oldest first, never a newer event before an older one. Reads from an offset that
+ *   retention removed start at the first retained one.
  * - Consumers: `commitOffset` stores, per consumer name, the offset of the next record to read;
  *   it only moves forward (a smaller value is ignored) unless `reset` is set.
  * - Errors: HomeostatError with code E_BACKEND (retryable) or E_CLOSED after `close`.
@@ -99,8 +101,12 @@ export interface FollowOptions extends QueryFilter {
 }
 
 export interface EventLog {
-  /** Appends a batch; see the contract for durability, duplicates and grouping. */
-  append(events: readonly CloudEvent[]): Promise<AppendResult[]>;
+  /**
+   * Appends a batch; see the contract for durability, duplicates and grouping. `encoded`, when
+   * given, holds each event's JSON text as received (same order); a backend may store it instead
+   * of serializing the event again.
+   */
+  append(events: readonly CloudEvent[], encoded?: readonly string[]): Promise<AppendResult[]>;
   /** Reads records in offset order. */
   read(options?: ReadOptions): Promise<LogRecord[]>;
   /** The first offset whose append time is at or after `time` (or `nextOffset` if none). */

@@ -55,7 +55,7 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
       `serving ${config.server.host} requires API tokens and none exist; create one with \`homeostat tokens create --data-dir ${config.dataDir} --name admin --scopes admin\` and start again`,
     );
   }
-  const sqliteLog = createSqliteEventLog({ path: join(config.dataDir, DataFiles.log), ...config.log, clock });
+  const sqliteLog = await createSqliteEventLog({ path: join(config.dataDir, DataFiles.log), ...config.log, clock });
   const log = options.decorateLog ? options.decorateLog(sqliteLog) : sqliteLog;
   const schemas = await createSchemaRegistry(createSqliteSchemaStore(stateDb, clock));
   const ingestor = createIngestor({ log, schemas, limits: config.ingest });

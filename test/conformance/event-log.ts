@@ -237,7 +237,8 @@ export function runEventLogConformance(options: EventLogConformanceOptions): voi
 
     it('removes the oldest events beyond maxBytes and reads start at the first retained', async () => {
       const log = await open({ maxBytes: 2_000 });
-      const results = await log.append(Array.from({ length: 40 }, () => makeEvent({ data: 'x'.repeat(100) })));
+      const results = [];
+      for (let i = 0; i < 40; i++) results.push(...(await log.append([makeEvent({ data: 'x'.repeat(100) })])));
       await log.enforceRetention();
       const stats = await log.stats();
       expect(stats.bytes).toBeLessThanOrEqual(2_000);
@@ -293,6 +294,14 @@ export function runEventLogConformance(options: EventLogConformanceOptions): voi
       await done;
       expect(seen[0]).toBe(first!.offset);
       expect(seen[2]).toBe(third!.offset);
+    });
+
+    it('rejects events whose source, id or type hold control characters, appending none of the batch', async () => {
+      const log = await open();
+      await expect(log.append([makeEvent(), makeEvent({ id: 'a\u0001b' })])).rejects.toMatchObject({
+        code: 'E_EVENT_INVALID',
+      });
+      expect((await log.stats()).count).toBe(0);
     });
 
     it('rejects calls after close with E_CLOSED', async () => {

@@ -73,7 +73,7 @@ export interface DatabaseAudit {
   /** Keys stored more than once, with their count. */
   readonly repeated: readonly { readonly key: string; readonly n: number }[];
   readonly keys: ReadonlySet<string>;
-  /** Offsets in physical (rowid) order. */
+  /** Offsets in physical (chunk rowid, then position) order. */
   readonly offsets: readonly number[];
 }
 
@@ -84,16 +84,17 @@ export function auditDatabase(dataDir: string): DatabaseAudit {
     const integrity = (db.prepare('PRAGMA integrity_check').all() as { integrity_check: string }[])
       .map((r) => r.integrity_check)
       .join('; ');
-    const rows = db.prepare(
-      `SELECT "offset" AS o, source, json_extract(body, '$.id') AS id FROM events ORDER BY rowid`,
-    );
-    const all = rows.all() as { o: number; source: string; id: string }[];
-    const repeated = db
+    // The log stores one chunk row per commit: a JSON array of events from first_offset on.
+    const all = db
       .prepare(
-        `SELECT source || ' ' || json_extract(body, '$.id') AS key, COUNT(*) AS n FROM events
-         GROUP BY source, json_extract(body, '$.id') HAVING COUNT(*) > 1`,
+        `SELECT c.first_offset + CAST(e.key AS INTEGER) AS o, json_extract(e.value, '$.source') AS source,
+                json_extract(e.value, '$.id') AS id
+         FROM chunks c, json_each(c.body) e ORDER BY c.rowid, CAST(e.key AS INTEGER)`,
       )
-      .all() as { key: string; n: number }[];
+      .all() as { o: number; source: string; id: string }[];
+    const counts = new Map<string, number>();
+    for (const r of all) counts.set(eventKey(r), (counts.get(eventKey(r)) ?? 0) + 1);
+    const repeated = [...counts].filter(([, n]) => n > 1).map(([key, n]) => ({ key, n }));
     return {
       integrity,
       rows: all.length,

@@ -1,330 +1,223 @@
-/** @module SqliteEventLog: the embedded EventLog backend on one SQLite file, with group commit. */
+/**
+ * @module SqliteEventLog: the embedded EventLog backend on one SQLite file.
+ *
+ * Concurrent appends are queued and committed together (group commit): one commit per turn of the
+ * event loop, or, with the writer thread, one per round trip to it while appends keep arriving.
+ * Each commit stores its new events as one chunk row (a JSON array of the events' JSON texts as
+ * received), so a commit's cost barely depends on how many events it holds. Reads use this
+ * thread's connection; writes go through the ChunkWriter (inline, or on the writer thread).
+ */
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../../core/clock.js';
 import { systemClock } from '../../core/clock.js';
 import { ErrorCode, HomeostatError } from '../../core/errors.js';
 import type { CloudEvent } from '../../core/event.js';
 import { partitionKeyOf, partitionOf } from '../../core/event.js';
-import type {
-  AppendResult,
-  EventLog,
-  EventLogOptions,
-  FollowOptions,
-  LogStats,
-  QueryOptions,
-  ReadOptions,
-} from '../../ports/event-log.js';
+import type { AppendResult, EventLog, EventLogOptions, LogStats } from '../../ports/event-log.js';
 import type { FsyncMode, SqliteDatabase } from '../../store/sqlite/database.js';
 import { openDatabase } from '../../store/sqlite/database.js';
-import { createDedupIndex } from '../dedup-index.js';
-import { compileQuery, type EventRow, toRecord } from './query.js';
-
-const MIGRATIONS = [
-  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-   CREATE TABLE events (
-     "offset" INTEGER PRIMARY KEY,
-     partition INTEGER NOT NULL,
-     partition_key TEXT NOT NULL,
-     appended_at INTEGER NOT NULL,
-     type TEXT NOT NULL,
-     source TEXT NOT NULL,
-     event_id TEXT NOT NULL,
-     subject TEXT,
-     size INTEGER NOT NULL,
-     body TEXT NOT NULL
-   );
-   CREATE INDEX events_type ON events(type);
-   CREATE TABLE consumers (name TEXT PRIMARY KEY, "offset" INTEGER NOT NULL, updated_at INTEGER NOT NULL) WITHOUT ROWID;
-   CREATE TABLE counters (id INTEGER PRIMARY KEY CHECK (id = 0), next_offset INTEGER NOT NULL, count INTEGER NOT NULL, bytes INTEGER NOT NULL);
-   INSERT INTO counters VALUES (0, 1, 0, 0);`,
-];
+import { CHUNK_MIGRATIONS, createChunkReader } from './chunks.js';
+import { followLog } from './follow.js';
+import { FIELD_SEPARATOR, type WriterSettings } from './writer.js';
+import { createInlineWriter, createThreadWriter, type WriterClient } from './writer-client.js';
 
 export interface SqliteEventLogOptions extends Partial<EventLogOptions> {
-  /** The database file, or ':memory:'. */
+  /** The database file, or ':memory:' (always inline). */
   readonly path: string;
   readonly fsync?: FsyncMode;
   readonly clock?: Clock;
   /** At most this many dedup keys are kept in memory (about 100 bytes each). Default 2,000,000. */
   readonly dedupMaxKeys?: number;
+  /** Run SQLite writes on a worker thread, so they use another core than HTTP and parsing. Default true. */
+  readonly writerThread?: boolean;
 }
 
 interface PendingAppend {
   readonly events: readonly CloudEvent[];
+  readonly encoded: readonly string[] | undefined;
   readonly resolve: (results: AppendResult[]) => void;
   readonly reject: (err: unknown) => void;
 }
 
-const RETENTION_CHUNK = 5_000;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+function hasControl(value: string): boolean {
+  return CONTROL.test(value);
+}
 
 /** Opens (or creates) an embedded event log. */
-export function createSqliteEventLog(options: SqliteEventLogOptions): EventLog {
-  const db = openDatabase({
-    path: options.path,
-    fsync: options.fsync ?? 'normal',
-    migrations: MIGRATIONS,
-    what: 'event log',
-  });
+export async function createSqliteEventLog(options: SqliteEventLogOptions): Promise<EventLog> {
+  const fsync = options.fsync ?? 'normal';
+  const db = openDatabase({ path: options.path, fsync, migrations: CHUNK_MIGRATIONS, what: 'event log' });
   const clock = options.clock ?? systemClock;
   const partitions = fixPartitions(db, options.partitions ?? 16, options.path);
-  const dedupWindowMs = options.dedupWindowMs ?? 86_400_000;
-  const maxAgeMs = options.maxAgeMs ?? 0;
-  const maxBytes = options.maxBytes ?? 0;
-
-  const stmt = {
-    insert: db.prepare(
-      `INSERT INTO events ("offset", partition, partition_key, appended_at, type, source, event_id, subject, size, body)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ),
-    recentKeys: db.prepare<[number], { offset: number; appended_at: number; source: string; event_id: string }>(
-      `SELECT "offset", appended_at, source, event_id FROM events WHERE "offset" >= ? ORDER BY "offset"`,
-    ),
-    counters: db.prepare<[], { next_offset: number; count: number; bytes: number }>(
-      'SELECT next_offset, count, bytes FROM counters WHERE id = 0',
-    ),
-    saveCounters: db.prepare('UPDATE counters SET next_offset = ?, count = ?, bytes = ? WHERE id = 0'),
-    read: db.prepare<[number, number], EventRow>(
-      `SELECT "offset", partition, partition_key, appended_at, body FROM events WHERE "offset" >= ? ORDER BY "offset" LIMIT ?`,
-    ),
-    appendedAt: db.prepare<[number], { appended_at: number }>(
-      'SELECT appended_at FROM events WHERE "offset" >= ? ORDER BY "offset" LIMIT 1',
-    ),
-    first: db.prepare<[], { offset: number }>('SELECT "offset" FROM events ORDER BY "offset" LIMIT 1'),
-    oldest: db.prepare<[number], { offset: number; size: number }>(
-      'SELECT "offset", size FROM events ORDER BY "offset" LIMIT ?',
-    ),
-    deleteBelow: db.prepare<[number], { n: number; bytes: number }>(
-      'DELETE FROM events WHERE "offset" < ? RETURNING size',
-    ),
-    commit: db.prepare(
-      `INSERT INTO consumers (name, "offset", updated_at) VALUES (?, ?, ?)
-       ON CONFLICT (name) DO UPDATE SET "offset" = excluded."offset", updated_at = excluded.updated_at
-       WHERE excluded."offset" > consumers."offset" OR ?`,
-    ),
-    committed: db.prepare<[string], { offset: number }>('SELECT "offset" FROM consumers WHERE name = ?'),
+  const reader = createChunkReader(db, partitions);
+  const settings: WriterSettings = {
+    dedupWindowMs: options.dedupWindowMs ?? 86_400_000,
+    dedupMaxKeys: options.dedupMaxKeys ?? 2_000_000,
+    maxAgeMs: options.maxAgeMs ?? 0,
+    maxBytes: options.maxBytes ?? 0,
+    now: clock.now(),
   };
-
-  const counters = { ...stmt.counters.get()! };
-  const dedup = createDedupIndex({ windowMs: dedupWindowMs, maxKeys: options.dedupMaxKeys ?? 2_000_000 });
-  rebuildDedup();
-  const appended = new EventEmitter();
-  appended.setMaxListeners(0);
+  const threaded = (options.writerThread ?? true) && options.path !== ':memory:';
+  let writer: WriterClient;
+  try {
+    writer = threaded
+      ? await createThreadWriter({ path: options.path, fsync, settings })
+      : createInlineWriter(db, settings);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  let nextOffset = (await writer.stats()).nextOffset;
+  const signals = new EventEmitter();
+  signals.setMaxListeners(0);
   let queue: PendingAppend[] = [];
-  let flushScheduled = false;
+  let scheduled = false;
+  let inFlight = 0;
   let closed = false;
+  // With the writer thread, a second commit may wait in its queue while the first runs, so that
+  // parsing here and writing there overlap instead of taking turns.
+  const maxInFlight = threaded ? 2 : 1;
 
-  function appendOne(ev: CloudEvent, now: number): AppendResult {
-    const offset = counters.next_offset;
-    const original = dedup.lookup(ev.source, ev.id, now);
-    if (original !== undefined) return { status: 'duplicate', offset: original };
-    const key = partitionKeyOf(ev);
-    const partition = partitionOf(key, partitions);
-    const body = JSON.stringify(ev);
-    const size = Buffer.byteLength(body);
-    stmt.insert.run(offset, partition, key, now, ev.type, ev.source, ev.id, ev.subject ?? null, size, body);
-    dedup.add(ev.source, ev.id, offset, now);
-    counters.next_offset = offset + 1;
-    counters.count += 1;
-    counters.bytes += size;
-    return { status: 'accepted', offset, partition };
+  function schedule(): void {
+    if (scheduled || inFlight >= maxInFlight || queue.length === 0) return;
+    scheduled = true;
+    setImmediate(() => void flush());
   }
 
-  const commitGroup = db.transaction((group: PendingAppend[], now: number) => {
-    const results = group.map((p) => p.events.map((ev) => appendOne(ev, now)));
-    stmt.saveCounters.run(counters.next_offset, counters.count, counters.bytes);
-    return results;
-  });
-
-  function flush(): void {
-    flushScheduled = false;
+  async function flush(): Promise<void> {
+    scheduled = false;
     const group = queue;
     queue = [];
-    if (group.length === 0) return;
-    const before = { ...counters };
-    let results: AppendResult[][];
-    try {
-      results = commitGroup(group, clock.now());
-    } catch (cause) {
-      Object.assign(counters, before);
-      rebuildDedup();
-      const err = new HomeostatError(ErrorCode.BACKEND, `event log append failed: ${(cause as Error).message}`, {
-        cause,
-      });
-      for (const p of group) p.reject(err);
-      return;
+    inFlight += 1;
+    const items: string[] = [];
+    const sizes: number[] = [];
+    for (const p of group) {
+      sizes.push(p.events.length);
+      for (const [i, ev] of p.events.entries())
+        items.push(ev.source, ev.id, ev.type, p.encoded?.[i] ?? JSON.stringify(ev));
     }
-    for (const [i, p] of group.entries()) p.resolve(results[i]!);
-    appended.emit('appended');
+    try {
+      const codes = await writer.append({ packed: items.join(FIELD_SEPARATOR), sizes, now: clock.now() });
+      let k = 0;
+      for (const p of group) p.resolve(p.events.map((ev) => toResult(ev, codes[k++]!)));
+      signals.emit('appended');
+    } catch (err) {
+      for (const p of group) p.reject(err);
+    } finally {
+      inFlight -= 1;
+      if (queue.length > 0) schedule();
+      else if (inFlight === 0) signals.emit('idle');
+    }
+  }
+
+  function toResult(ev: CloudEvent, code: number): AppendResult {
+    if (code < 0) return { status: 'duplicate', offset: -code };
+    if (code >= nextOffset) nextOffset = code + 1;
+    return { status: 'accepted', offset: code, partition: partitionOf(partitionKeyOf(ev), partitions) };
   }
 
   function closedError(): HomeostatError {
     return new HomeostatError(ErrorCode.CLOSED, 'the event log is closed');
   }
 
-  /** Re-reads the keys of the events appended within the dedup window (at open, and after a failed commit). */
-  function rebuildDedup(): void {
-    dedup.clear();
-    for (const row of stmt.recentKeys.iterate(offsetAtSync(clock.now() - dedupWindowMs))) {
-      dedup.add(row.source, row.event_id, row.offset, row.appended_at);
-    }
-  }
-
   function ensureOpen(): void {
     if (closed) throw closedError();
   }
 
-  function firstOffset(): number {
-    return stmt.first.get()?.offset ?? counters.next_offset;
-  }
-
-  /** Binary search over offsets: append times are non-decreasing in offset order. */
-  function offsetAtSync(time: number): number {
-    let lo = firstOffset();
-    let hi = counters.next_offset;
-    while (lo < hi) {
-      const mid = Math.floor((lo + hi) / 2);
-      const row = stmt.appendedAt.get(mid);
-      if (row === undefined || row.appended_at >= time) hi = mid;
-      else lo = mid + 1;
-    }
-    return lo;
-  }
-
-  function deleteBelow(offset: number): number {
-    let removed = 0;
-    db.transaction(() => {
-      const rows = stmt.deleteBelow.all(offset) as unknown as { size: number }[];
-      removed = rows.length;
-      counters.count -= rows.length;
-      for (const r of rows) counters.bytes -= r.size;
-      stmt.saveCounters.run(counters.next_offset, counters.count, counters.bytes);
-    })();
-    return removed;
-  }
-
-  function sizeCutoff(): number {
-    let excess = counters.bytes - maxBytes;
-    let cutoff = firstOffset();
-    for (const row of stmt.oldest.iterate(RETENTION_CHUNK)) {
-      if (excess <= 0) break;
-      excess -= row.size;
-      cutoff = row.offset + 1;
-    }
-    return cutoff;
-  }
-
-  function waitForAppend(signal: AbortSignal | undefined): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        appended.off('appended', done);
-        appended.off('closed', done);
-        signal?.removeEventListener('abort', done);
-        resolve();
-      };
-      appended.once('appended', done);
-      appended.once('closed', done);
-      signal?.addEventListener('abort', done, { once: true });
-    });
-  }
-
   const api: EventLog = {
-    append(events) {
+    append(events, encoded) {
       if (closed) return Promise.reject(closedError());
       if (events.length === 0) return Promise.resolve([]);
+      const bad = events.findIndex((ev) => hasControl(ev.source) || hasControl(ev.id) || hasControl(ev.type));
+      if (bad >= 0) {
+        return Promise.reject(
+          new HomeostatError(
+            ErrorCode.EVENT_INVALID,
+            `event ${bad}: source, id and type must not contain control characters`,
+          ),
+        );
+      }
       return new Promise((resolve, reject) => {
-        queue.push({ events, resolve, reject });
-        if (!flushScheduled) {
-          flushScheduled = true;
-          setImmediate(flush);
-        }
+        queue.push({ events, encoded, resolve, reject });
+        schedule();
       });
     },
 
-    async read(opts: ReadOptions = {}) {
+    async read(opts = {}) {
       ensureOpen();
       const limit = Math.min(Math.max(opts.limit ?? 100, 1), 10_000);
-      if (opts.partitions) {
-        return compileQuery(db, { partitions: opts.partitions, after: (opts.from ?? 0) - 1, limit })
-          .all()
-          .map(toRecord);
-      }
-      return stmt.read.all(opts.from ?? 0, limit).map(toRecord);
+      return reader.scan({ from: opts.from, partitions: opts.partitions }, 'asc', limit);
     },
 
     async offsetAt(time) {
       ensureOpen();
-      return offsetAtSync(time);
+      return reader.offsetAt(time, nextOffset);
     },
 
-    async query(opts: QueryOptions = {}) {
+    async query(opts = {}) {
       ensureOpen();
+      const order = opts.order ?? 'asc';
       const limit = Math.min(Math.max(opts.limit ?? 100, 1), 1_000);
-      const since = opts.since === undefined ? undefined : offsetAtSync(opts.since);
-      const until = opts.until === undefined ? undefined : offsetAtSync(opts.until);
-      return compileQuery(db, { ...opts, limit, fromOffset: since, toOffset: until })
-        .all()
-        .map(toRecord);
+      let from = opts.since === undefined ? undefined : reader.offsetAt(opts.since, nextOffset);
+      let to = opts.until === undefined ? undefined : reader.offsetAt(opts.until, nextOffset);
+      if (opts.after !== undefined) {
+        if (order === 'asc') from = Math.max(from ?? 0, opts.after + 1);
+        else to = Math.min(to ?? Number.MAX_SAFE_INTEGER, opts.after);
+      }
+      return reader.scan({ ...opts, from, to }, order, limit);
     },
 
-    follow(opts: FollowOptions = {}) {
-      return {
-        async *[Symbol.asyncIterator]() {
-          let cursor = opts.from ?? counters.next_offset;
-          while (!closed && !opts.signal?.aborted) {
-            const batch = await api.query({ ...opts, after: cursor - 1, order: 'asc', limit: 500 });
-            for (const rec of batch) {
-              cursor = rec.offset + 1;
-              yield rec;
-            }
-            if (batch.length === 0) {
-              if (cursor < firstOffset()) cursor = firstOffset();
-              await waitForAppend(opts.signal);
-            }
-          }
-        },
-      };
+    follow(opts = {}) {
+      return followLog(
+        api,
+        signals,
+        () => closed,
+        () => reader.firstOffset(nextOffset),
+        nextOffset,
+        opts,
+      );
     },
 
     async commitOffset(consumer, offset, reset = false) {
       ensureOpen();
-      stmt.commit.run(consumer, offset, clock.now(), reset ? 1 : 0);
+      await writer.commitOffset(consumer, offset, reset, clock.now());
     },
 
     async committedOffset(consumer) {
       ensureOpen();
-      return stmt.committed.get(consumer)?.offset;
+      return db.prepare<[string], { offset: number }>('SELECT "offset" FROM consumers WHERE name = ?').get(consumer)
+        ?.offset;
     },
 
     async enforceRetention() {
       ensureOpen();
-      const now = clock.now();
-      let removed = 0;
-      if (maxAgeMs > 0) removed += deleteBelow(offsetAtSync(now - maxAgeMs));
-      while (maxBytes > 0 && counters.bytes > maxBytes) {
-        const n = deleteBelow(sizeCutoff());
-        removed += n;
-        if (n === 0) break;
-      }
-      dedup.expire(now);
-      return { removed };
+      return { removed: await writer.enforceRetention(clock.now()) };
     },
 
     async stats(): Promise<LogStats> {
       ensureOpen();
+      const w = await writer.stats();
       return {
-        firstOffset: firstOffset(),
-        nextOffset: counters.next_offset,
-        count: counters.count,
-        bytes: counters.bytes,
+        firstOffset: reader.firstOffset(w.nextOffset),
+        nextOffset: w.nextOffset,
+        count: w.count,
+        bytes: w.bytes,
         partitions,
-        dedup: dedup.stats(),
+        dedup: w.dedup,
       };
     },
 
     async close() {
       if (closed) return;
-      if (queue.length > 0) flush();
       closed = true;
-      appended.emit('closed');
+      if (inFlight > 0 || queue.length > 0) {
+        schedule();
+        await new Promise((resolve) => signals.once('idle', resolve));
+      }
+      signals.emit('closed');
+      await writer.close();
       db.close();
     },
   };
