@@ -30,8 +30,8 @@ export async function runRedisPeer(opts: PeerRunOptions): Promise<PeerResults> {
       op: (w) => {
         const n = single.take(1);
         if (n === undefined) return undefined;
-        return clients[w]!.xadd(`${key}:single`, '*', 'event', eventAt(opts.singlePool, n)).then(
-          (id): OpOutcome => (id ? { ok: true, events: 1 } : { ok: false, failure: 'no id' }),
+        return clients[w]!.xadd(`${key}:single`, '*', 'event', eventAt(opts.singlePool, n)).then((id): OpOutcome =>
+          id ? { ok: true, events: 1 } : { ok: false, failure: 'no id' },
         );
       },
     });

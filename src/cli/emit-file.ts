@@ -4,8 +4,27 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, HomeostatError, type Problem } from '../core/errors.js';
 import { type ApiResponse, type HomeostatClient, httpError } from './client.js';
-import type { EmitResponse, EmitResult } from './emit.js';
 import { note, out, printJson, usageError } from './output.js';
+
+/** One entry of the POST /v1/events response. */
+export interface EmitResult {
+  readonly index: number;
+  readonly status: 'accepted' | 'duplicate' | 'rejected';
+  readonly id?: string;
+  readonly source?: string;
+  readonly offset?: number;
+  readonly partition?: number;
+  readonly problems?: readonly { pointer: string; message: string }[];
+  readonly warnings?: readonly { pointer: string; message: string }[];
+}
+
+/** The POST /v1/events response body. */
+export interface EmitResponse {
+  readonly accepted: number;
+  readonly duplicates: number;
+  readonly rejected: number;
+  readonly results: readonly EmitResult[];
+}
 
 /** At most this many events per request. */
 const MAX_BATCH_EVENTS = 500;

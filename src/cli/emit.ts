@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { EXTENSION_NAME } from '../core/event.js';
 import type { HomeostatClient } from './client.js';
-import { emitFile } from './emit-file.js';
+import { type EmitResponse, emitFile } from './emit-file.js';
 import { type ClientFlags, clientFrom, collect, examples, withClientOptions } from './options.js';
 import { note, out, printJson, usageError } from './output.js';
 
@@ -20,26 +20,6 @@ interface EmitFlags extends ClientFlags {
   readonly ext: string[];
   readonly partitionKey?: string;
   readonly file?: string;
-}
-
-/** One entry of the POST /v1/events response. */
-export interface EmitResult {
-  readonly index: number;
-  readonly status: 'accepted' | 'duplicate' | 'rejected';
-  readonly id?: string;
-  readonly source?: string;
-  readonly offset?: number;
-  readonly partition?: number;
-  readonly problems?: readonly { pointer: string; message: string }[];
-  readonly warnings?: readonly { pointer: string; message: string }[];
-}
-
-/** The POST /v1/events response body. */
-export interface EmitResponse {
-  readonly accepted: number;
-  readonly duplicates: number;
-  readonly rejected: number;
-  readonly results: readonly EmitResult[];
 }
 
 /** Registers `emit` on the program. */

@@ -1,0 +1,38 @@
+/** Layering rules (docs/ARCHITECTURE.md): dependencies point inward; only runtime/ picks backends. */
+module.exports = {
+  forbidden: [
+    { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },
+    {
+      name: 'core-is-pure',
+      comment: 'core/ does no I/O: no node: modules, no other layer, no npm package',
+      severity: 'error',
+      from: { path: '^src/core/' },
+      to: { pathNot: '^src/core/' },
+    },
+    {
+      name: 'ports-depend-on-core-only',
+      severity: 'error',
+      from: { path: '^src/ports/' },
+      to: { pathNot: '^src/(core|ports)/' },
+    },
+    {
+      name: 'only-runtime-picks-backends',
+      comment: 'concrete backends (log/sqlite, store/sqlite) are wired in runtime/ only',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(runtime|log|store)/' },
+      to: { path: '^src/(log|store)/sqlite/' },
+    },
+    {
+      name: 'inner-layers-do-not-reach-interfaces',
+      severity: 'error',
+      from: { path: '^src/(core|ports|log|store|ingest|auth)/' },
+      to: { path: '^src/(api|cli|runtime)/' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    exclude: { path: '\\.test\\.ts$' },
+  },
+};
