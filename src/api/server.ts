@@ -58,10 +58,10 @@ async function authenticate(req: FastifyRequest, tokens: TokenStore): Promise<vo
 
 export function createApiServer(deps: ApiDeps): FastifyInstance {
   const app = Fastify({
-    loggerInstance: deps.logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Per-request logs would cost more than ingest itself; warnings and errors still come through.
+    loggerInstance: deps.logger.child({}, { level: 'warn' }) as FastifyBaseLogger,
     bodyLimit: deps.maxRequestBytes,
-    maxParamLength: 500,
+    routerOptions: { maxParamLength: 500 },
     return503OnClosing: true,
   });
 

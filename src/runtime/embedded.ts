@@ -37,6 +37,20 @@ export function openEmbeddedTokenStore(dataDir: string): { store: TokenStore; cl
   return { store: createSqliteTokenStore(db), close: () => db.close() };
 }
 
+function listenError(cause: unknown, config: ResolvedConfig): HomeostatError {
+  const { host, port } = config.server;
+  const code = (cause as { code?: string }).code;
+  const why =
+    code === 'EADDRINUSE'
+      ? `${host}:${port} is already in use; stop the other process or pick another port with --port (0 picks a free one)`
+      : code === 'EADDRNOTAVAIL'
+        ? `${host} is not an address of this machine; check --host`
+        : code === 'EACCES'
+          ? `binding port ${port} needs privileges; use a port above 1023`
+          : (cause as Error).message;
+  return new HomeostatError(ErrorCode.CONFIG_INVALID, `cannot serve on ${host}:${port}: ${why}`, { cause });
+}
+
 function formatUrl(host: string, port: number): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
@@ -80,7 +94,15 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
   }, config.log.retentionIntervalMs);
   retention.unref();
 
-  await app.listen({ host: config.server.host, port: config.server.port });
+  try {
+    await app.listen({ host: config.server.host, port: config.server.port });
+  } catch (cause) {
+    clearInterval(retention);
+    await app.close();
+    await log.close();
+    stateDb.close();
+    throw listenError(cause, config);
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
   const url = formatUrl(config.server.host, port);

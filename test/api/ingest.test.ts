@@ -219,3 +219,25 @@ describe('durability across restart', () => {
     }
   });
 });
+
+describe('startup failures', () => {
+  it('reports a port in use clearly and releases the data directory', async () => {
+    const first = await startTestServer();
+    const port = Number(new URL(first.url).port);
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'homeostat-busy-'));
+    try {
+      const err = await startTestServer({ server: { port } }, dir).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'E_CONFIG_INVALID' });
+      expect((err as Error).message).toMatch(/already in use.*--port/);
+      const again = await startTestServer({}, dir);
+      expect((await post(again.url, [event()])).status).toBe(201);
+      await again.stop();
+    } finally {
+      await first.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
