@@ -77,6 +77,9 @@ export function createChunkWriter(db: SqliteDatabase, settings: WriterSettings):
     ),
     deleteChunk: db.prepare('DELETE FROM chunks WHERE first_offset = ?'),
     deleteTypes: db.prepare('DELETE FROM chunk_types WHERE first_offset < ?'),
+    chunkKeys: db.prepare<[number], { first_offset: number; keys: string }>(
+      'SELECT first_offset, keys FROM chunks WHERE first_offset <= ? ORDER BY first_offset DESC LIMIT 1',
+    ),
     commitOffset: db.prepare(
       `INSERT INTO consumers (name, "offset", updated_at) VALUES (?, ?, ?)
        ON CONFLICT (name) DO UPDATE SET "offset" = excluded."offset", updated_at = excluded.updated_at
@@ -86,11 +89,39 @@ export function createChunkWriter(db: SqliteDatabase, settings: WriterSettings):
   const counters = { ...stmt.counters.get()! };
   const dedup = createDedupIndex({ windowMs: settings.dedupWindowMs, maxKeys: settings.dedupMaxKeys });
   let lastAppendAt = 0;
+  /** Recently read chunk key lists, by first offset, to verify dedup candidates. */
+  const keyCache = new Map<number, string[]>();
   rebuildDedup(settings.now);
+
+  /** The stored [source, id, source, id, ...] of the chunk holding `offset`, with its first offset. */
+  function storedKeys(offset: number): { first: number; keys: string[] } | undefined {
+    for (const [first, keys] of keyCache) {
+      if (offset >= first && offset < first + keys.length / 2) return { first, keys };
+    }
+    const row = stmt.chunkKeys.get(offset);
+    if (row === undefined) return undefined;
+    const keys = JSON.parse(row.keys) as string[];
+    if (keyCache.size >= 16) keyCache.delete(keyCache.keys().next().value as number);
+    keyCache.set(row.first_offset, keys);
+    return { first: row.first_offset, keys };
+  }
+
+  /** Verifies a dedup candidate against the draft being written, or else the stored chunk. */
+  function verifier(current: () => ChunkDraft): (offset: number, source: string, id: string) => boolean {
+    return (offset, source, id) => {
+      const draft = current();
+      const inDraft = offset >= draft.first;
+      const found = inDraft ? { first: draft.first, keys: draft.keys } : storedKeys(offset);
+      if (found === undefined) return false;
+      const k = (offset - found.first) * 2;
+      return found.keys[k] === source && found.keys[k + 1] === id;
+    };
+  }
 
   /** Re-reads the keys appended within the dedup window (at open, and after a failed commit). */
   function rebuildDedup(now: number): void {
     dedup.clear();
+    keyCache.clear();
     for (const row of stmt.recentKeys.iterate(now - settings.dedupWindowMs)) {
       const keys = JSON.parse(row.keys) as string[];
       for (let i = 0; i < keys.length; i += 2) {
@@ -124,6 +155,7 @@ export function createChunkWriter(db: SqliteDatabase, settings: WriterSettings):
   const commit = db.transaction((items: readonly string[], now: number): AppendCodes => {
     const codes: AppendCodes = new Array(items.length / 4);
     let draft = newDraft();
+    const verify = verifier(() => draft);
     for (let i = 0, e = 0; i < items.length; i += 4, e++) {
       if (draft.texts.length >= MAX_CHUNK_EVENTS) {
         writeChunk(draft, now);
@@ -131,7 +163,7 @@ export function createChunkWriter(db: SqliteDatabase, settings: WriterSettings):
       }
       const source = items[i]!;
       const id = items[i + 1]!;
-      const original = dedup.claim(source, id, counters.next_offset, now);
+      const original = dedup.claim(source, id, counters.next_offset, now, verify);
       if (original !== undefined) {
         codes[e] = -original;
         continue;
@@ -188,6 +220,7 @@ export function createChunkWriter(db: SqliteDatabase, settings: WriterSettings):
       let removed = 0;
       if (settings.maxAgeMs > 0) removed += trimWhile((oldest) => oldest.appended_at < now - settings.maxAgeMs);
       if (settings.maxBytes > 0) removed += trimWhile(() => counters.bytes > settings.maxBytes);
+      if (removed > 0) keyCache.clear();
       dedup.expire(now);
       return removed;
     },
