@@ -86,7 +86,7 @@ function started(worker: Worker, what: string): Promise<void> {
 }
 
 /** How often the checkpoint thread copies the WAL into the database file. */
-const CHECKPOINT_INTERVAL_MS = 250;
+const CHECKPOINT_INTERVAL_MS = 50;
 
 /** The writer on its own thread, so SQLite work uses another core than HTTP and parsing. */
 export async function createThreadWriter(options: ThreadWriterOptions): Promise<WriterClient> {
