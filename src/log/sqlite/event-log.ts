@@ -40,6 +40,8 @@ interface PendingAppend {
 }
 
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+/** Queued events that start a commit at once (writer thread only). */
+const EARLY_FLUSH_EVENTS = 1_000;
 
 function hasControl(value: string): boolean {
   return CONTROL.test(value);
@@ -74,11 +76,12 @@ export async function createSqliteEventLog(options: SqliteEventLogOptions): Prom
   signals.setMaxListeners(0);
   let queue: PendingAppend[] = [];
   let scheduled = false;
+  let queuedEvents = 0;
   let inFlight = 0;
   let closed = false;
-  // With the writer thread, a second commit may wait in its queue while the first runs, so that
-  // parsing here and writing there overlap instead of taking turns.
-  const maxInFlight = threaded ? 2 : 1;
+  // With the writer thread, further commits may wait in its queue while one runs, so that parsing
+  // here and writing there overlap instead of taking turns (a few suffice; more gained nothing).
+  const maxInFlight = threaded ? 4 : 1;
 
   function schedule(): void {
     if (scheduled || inFlight >= maxInFlight || queue.length === 0) return;
@@ -90,16 +93,23 @@ export async function createSqliteEventLog(options: SqliteEventLogOptions): Prom
     scheduled = false;
     const group = queue;
     queue = [];
+    queuedEvents = 0;
+    if (group.length === 0) return;
     inFlight += 1;
-    const items: string[] = [];
     const sizes: number[] = [];
+    let packed = '';
+    const S = FIELD_SEPARATOR;
     for (const p of group) {
-      sizes.push(p.events.length);
-      for (const [i, ev] of p.events.entries())
-        items.push(ev.source, ev.id, ev.type, p.encoded?.[i] ?? JSON.stringify(ev));
+      const { events, encoded } = p;
+      sizes.push(events.length);
+      for (let i = 0; i < events.length; i++) {
+        const ev = events[i]!;
+        const text = encoded?.[i] ?? JSON.stringify(ev);
+        packed += `${packed.length === 0 ? '' : S}${ev.source}${S}${ev.id}${S}${ev.type}${S}${text}`;
+      }
     }
     try {
-      const codes = await writer.append({ packed: items.join(FIELD_SEPARATOR), sizes, now: clock.now() });
+      const codes = await writer.append({ packed, sizes, now: clock.now() });
       let k = 0;
       for (const p of group) p.resolve(p.events.map((ev) => toResult(ev, codes[k++]!)));
       signals.emit('appended');
@@ -141,7 +151,11 @@ export async function createSqliteEventLog(options: SqliteEventLogOptions): Prom
       }
       return new Promise((resolve, reject) => {
         queue.push({ events, encoded, resolve, reject });
-        schedule();
+        queuedEvents += events.length;
+        // With a writer thread, start a commit as soon as enough is queued, while this thread goes
+        // on parsing the rest of a burst; otherwise commit once per turn of the event loop.
+        if (threaded && queuedEvents >= EARLY_FLUSH_EVENTS && inFlight < maxInFlight) void flush();
+        else schedule();
       });
     },
 
