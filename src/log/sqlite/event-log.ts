@@ -26,7 +26,7 @@ export interface SqliteEventLogOptions extends Partial<EventLogOptions> {
   readonly path: string;
   readonly fsync?: FsyncMode;
   readonly clock?: Clock;
-  /** At most this many dedup keys are kept in memory (about 100 bytes each). Default 2,000,000. */
+  /** At most this many dedup keys are kept in memory (16 to 64 bytes each). Default 2,000,000. */
   readonly dedupMaxKeys?: number;
   /** Run SQLite writes on a worker thread, so they use another core than HTTP and parsing. Default true. */
   readonly writerThread?: boolean;
