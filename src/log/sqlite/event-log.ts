@@ -54,6 +54,7 @@ export async function createSqliteEventLog(options: SqliteEventLogOptions): Prom
   const clock = options.clock ?? systemClock;
   const partitions = fixPartitions(db, options.partitions ?? 16, options.path);
   const reader = createChunkReader(db, partitions);
+  const committed = db.prepare<[string], { offset: number }>('SELECT "offset" FROM consumers WHERE name = ?');
   const settings: WriterSettings = {
     dedupWindowMs: options.dedupWindowMs ?? 86_400_000,
     dedupMaxKeys: options.dedupMaxKeys ?? 2_000_000,
@@ -201,8 +202,7 @@ export async function createSqliteEventLog(options: SqliteEventLogOptions): Prom
 
     async committedOffset(consumer) {
       ensureOpen();
-      return db.prepare<[string], { offset: number }>('SELECT "offset" FROM consumers WHERE name = ?').get(consumer)
-        ?.offset;
+      return committed.get(consumer)?.offset;
     },
 
     async enforceRetention() {

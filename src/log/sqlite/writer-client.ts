@@ -103,6 +103,12 @@ export async function createThreadWriter(options: ThreadWriterOptions): Promise<
   const checkpointer = startWorker('checkpoint-thread', { path: options.path, intervalMs: CHECKPOINT_INTERVAL_MS });
   await started(checkpointer, 'checkpoint');
   checkpointer.unref();
+  let checkpointerRunning = true;
+  checkpointer.on('exit', () => {
+    checkpointerRunning = false;
+  });
+  // The writer's own auto-checkpoint takes over if this thread fails; it must not crash the process.
+  checkpointer.on('error', () => undefined);
   worker.on('message', (res: WriterResponse) => {
     const p = pending.get(res.seq);
     pending.delete(res.seq);
@@ -130,11 +136,17 @@ export async function createThreadWriter(options: ThreadWriterOptions): Promise<
     enforceRetention: (now) => call({ kind: 'enforceRetention', now }),
     stats: () => call({ kind: 'stats' }),
     async close() {
-      checkpointer.postMessage('close');
-      await new Promise((resolve) => checkpointer.once('exit', resolve));
+      // Listen for 'exit' before asking a thread to stop: it can be emitted in the same turn as
+      // the reply, before a listener attached after the reply would exist.
+      if (checkpointerRunning) {
+        const stopped = new Promise((resolve) => checkpointer.once('exit', resolve));
+        checkpointer.postMessage('close');
+        await stopped;
+      }
       if (failure) return;
+      const exited = new Promise((resolve) => worker.once('exit', resolve));
       await call({ kind: 'close' });
-      await new Promise((resolve) => worker.once('exit', resolve));
+      await exited;
     },
   };
 }
