@@ -17,6 +17,7 @@ export interface DedupIndexOptions {
 }
 
 export interface DedupStats {
+  /** Keys held, including expired ones not yet purged (purged at the next rebuild or `expire`). */
   readonly keys: number;
   /** Append time of the oldest remembered key, or undefined when empty. */
   readonly oldestAt: number | undefined;
@@ -151,21 +152,9 @@ export function createDedupIndex(options: DedupIndexOptions): DedupIndex {
     },
 
     stats() {
-      let keys = 0;
-      let oldest = Number.MAX_SAFE_INTEGER;
-      for (let s = 0; s < capacity; s++) {
-        if (hashes[s] !== 0 && offsets[s]! >= floor) {
-          keys++;
-          oldest = Math.min(oldest, offsets[s]!);
-        }
-      }
-      let oldestAt: number | undefined;
-      for (let i = head; keys > 0 && i < checkpoints.length; i++) {
-        const [first, at] = checkpoints[i]!;
-        if (first > oldest) break;
-        oldestAt = at;
-      }
-      return { keys, oldestAt, evictedEarly };
+      // O(1): `used` counts keys since the last rebuild, some possibly expired but not yet purged.
+      const first = checkpoints[head];
+      return { keys: used, oldestAt: used > 0 ? first?.[1] : undefined, evictedEarly };
     },
 
     clear() {
