@@ -56,6 +56,10 @@ export function parseJsonBody(body: Buffer, maxDepth: number): { value: unknown;
     const text = body.toString('utf8', scan.start, scan.end);
     return { value: parseText(text, ''), texts: [text] };
   }
+  if (!scan.closed) {
+    // e.g. `[{...}] trailing`, `[{...}`, `[{...}]]`: never accept part of a malformed batch.
+    return { value: parseText(body.toString('utf8', scan.start, scan.end), '') };
+  }
   const texts: string[] = [];
   const value: unknown[] = [];
   for (let i = 0; i < scan.elements.length; i += 2) {

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { scanJson } from './json-scan.js';
 
@@ -37,6 +38,13 @@ describe('scanJson', () => {
     expect(slices('[,1]')).toEqual(['', '1']);
   });
 
+  it('says whether a top-level array closes exactly at the end', () => {
+    expect(scanJson(Buffer.from(' [1,2] \n'), 64).closed).toBe(true);
+    for (const bad of ['[1,2] x', '[1,2', '[1,{"a":2]', '[1,2]]', '[1,2] [3]']) {
+      expect(scanJson(Buffer.from(bad), 64).closed).toBe(false);
+    }
+  });
+
   it('detects nesting deeper than the limit, ignoring brackets inside strings', () => {
     expect(scanJson(Buffer.from('[[[1]]]'), 3).tooDeep).toBe(false);
     expect(scanJson(Buffer.from('[[[[1]]]]'), 3).tooDeep).toBe(true);
@@ -47,5 +55,31 @@ describe('scanJson', () => {
     const r = scanJson(Buffer.from('  {"a":1}\n'), 64);
     expect(r).toMatchObject({ tooDeep: false, start: 2, end: 9 });
     expect(r.elements).toBeUndefined();
+  });
+
+  it('splits any JSON array into elements that parse back to the originals', () => {
+    fc.assert(
+      fc.property(fc.array(fc.jsonValue({ maxDepth: 4 })), fc.constantFrom(0, 2), (values, indent) => {
+        const buf = Buffer.from(JSON.stringify(values, null, indent));
+        const r = scanJson(buf, 64);
+        expect(r.closed).toBe(true);
+        const parsed: unknown[] = [];
+        for (let i = 0; i < r.elements!.length; i += 2) {
+          parsed.push(JSON.parse(buf.toString('utf8', r.elements![i], r.elements![i + 1])));
+        }
+        expect(parsed).toEqual(JSON.parse(buf.toString()));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('never reports an array followed by anything but whitespace as closed', () => {
+    const tail = fc.string({ minLength: 1, maxLength: 5 }).filter((t) => t.trim().length > 0);
+    fc.assert(
+      fc.property(fc.array(fc.jsonValue({ maxDepth: 3 }), { maxLength: 5 }), tail, (values, t) => {
+        expect(scanJson(Buffer.from(JSON.stringify(values) + t), 64).closed).toBe(false);
+      }),
+      { numRuns: 500 },
+    );
   });
 });

@@ -20,6 +20,8 @@ export interface JsonScan {
   readonly tooDeep: boolean;
   /** For a top-level array: [start, end) byte ranges of its elements, whitespace trimmed. */
   readonly elements?: readonly number[];
+  /** For a top-level array: whether it closes exactly at the end of the text (else it is malformed). */
+  readonly closed?: boolean;
   /** The trimmed range of the whole value. */
   readonly start: number;
   readonly end: number;
@@ -50,6 +52,7 @@ export function scanJson(buf: Uint8Array, maxDepth: number): JsonScan {
   let depth = 0;
   let elementStart = -1;
   let lastNonSpace = -1;
+  let closed = false;
   for (let i = start; i < end; i++) {
     const c = buf[i]!;
     if (c === QUOTE) {
@@ -65,8 +68,10 @@ export function scanJson(buf: Uint8Array, maxDepth: number): JsonScan {
       if (depth === 1 && isArray && i === end - 1) {
         if (elementStart >= 0) elements.push(elementStart, lastNonSpace + 1);
         else if (elements.length > 0) elements.push(i, i);
+        closed = true;
       }
-      depth--;
+      // Back at the top level before the last byte: something follows the value; not one array.
+      if (--depth === 0 && isArray && i !== end - 1) return { tooDeep: false, elements, closed: false, start, end };
     } else if (depth === 1 && c === COMMA && isArray) {
       if (elementStart >= 0) elements.push(elementStart, lastNonSpace + 1);
       else elements.push(i, i);
@@ -79,5 +84,5 @@ export function scanJson(buf: Uint8Array, maxDepth: number): JsonScan {
     }
     lastNonSpace = i;
   }
-  return isArray ? { tooDeep: false, elements, start, end } : { tooDeep: false, start, end };
+  return isArray ? { tooDeep: false, elements, closed, start, end } : { tooDeep: false, start, end };
 }

@@ -105,6 +105,17 @@ describe('POST /v1/events', () => {
     expect(r.body.error.code).toBe('E_MALFORMED_JSON');
   });
 
+  it('rejects a batch with anything after its closing bracket and writes none of it', async () => {
+    const before = (await getJson(s.url, '/v1/log')).body.count;
+    for (const tail of [' xyz', ']', ' [1]']) {
+      const body = `[${JSON.stringify(event())},${JSON.stringify(event())}]${tail}`;
+      const r = await post(s.url, body);
+      expect(r.status).toBe(400);
+      expect(r.body.error.code).toBe('E_MALFORMED_JSON');
+    }
+    expect((await getJson(s.url, '/v1/log')).body.count).toBe(before);
+  });
+
   it('rejects an unsupported content type with 415 listing what is allowed', async () => {
     const r = await post(s.url, 'id=1', 'application/x-www-form-urlencoded');
     expect(r.status).toBe(415);
