@@ -120,6 +120,8 @@ export interface EventLog {
   committedOffset(consumer: string): Promise<number | undefined>;
   enforceRetention(): Promise<{ readonly removed: number }>;
   stats(): Promise<LogStats>;
+  /** Reasons the log cannot take appends now (closed, backend lost); empty when it can. Cheap. */
+  health(): readonly string[];
   close(): Promise<void>;
 }
 

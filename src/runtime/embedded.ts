@@ -84,7 +84,7 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
     authRequired: config.authRequired,
     maxRequestBytes: config.ingest.maxRequestBytes,
     maxDepth: config.ingest.maxDepth,
-    notReady: () => (state === 'ready' ? [] : [state]),
+    notReady: () => (state === 'ready' ? log.health() : [state]),
   });
   const retention = setInterval(() => {
     log.enforceRetention().then(

@@ -231,6 +231,29 @@ describe('durability across restart', () => {
   });
 });
 
+describe('readiness', () => {
+  it('reports not ready, with the reason, while the log cannot take appends', async () => {
+    let broken = false;
+    const s = await startTestServer({}, undefined, {
+      decorateLog: (log) => ({
+        ...log,
+        follow: (o) => log.follow(o),
+        health: () => (broken ? ['writer thread exited'] : log.health()),
+      }),
+    });
+    try {
+      expect((await getJson(s.url, '/readyz')).status).toBe(200);
+      broken = true;
+      const r = await getJson(s.url, '/readyz');
+      expect(r.status).toBe(503);
+      expect(r.body).toEqual({ status: 'not-ready', reasons: ['writer thread exited'] });
+      expect((await getJson(s.url, '/healthz')).status).toBe(200);
+    } finally {
+      await s.stop();
+    }
+  });
+});
+
 describe('startup failures', () => {
   it('reports a port in use clearly and releases the data directory', async () => {
     const first = await startTestServer();

@@ -304,9 +304,16 @@ export function runEventLogConformance(options: EventLogConformanceOptions): voi
       expect((await log.stats()).count).toBe(0);
     });
 
+    it('reports itself healthy while open and not after close', async () => {
+      const log = await open();
+      expect(log.health()).toEqual([]);
+    });
+
     it('rejects calls after close with E_CLOSED', async () => {
       const h = await options.create({ clock: createManualClock(0) });
+      expect(h.log.health()).toEqual([]);
       await h.log.close();
+      expect(h.log.health().length).toBeGreaterThan(0);
       await expect(h.log.append([makeEvent()])).rejects.toMatchObject({ code: 'E_CLOSED' });
       await h.destroy();
     });

@@ -219,6 +219,12 @@ export async function createSqliteEventLog(options: SqliteEventLogOptions): Prom
       return { removed: await writer.enforceRetention(clock.now()) };
     },
 
+    health() {
+      if (closed) return ['event log closed'];
+      const failure = writer.failure();
+      return failure === undefined ? [] : [failure];
+    },
+
     async stats(): Promise<LogStats> {
       ensureOpen();
       const w = await writer.stats();

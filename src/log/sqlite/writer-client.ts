@@ -37,6 +37,8 @@ export interface WriterClient {
   commitOffset(consumer: string, offset: number, reset: boolean, now: number): Promise<void>;
   enforceRetention(now: number): Promise<number>;
   stats(): Promise<WriterStats>;
+  /** Why the writer cannot take writes (its thread failed or exited), or undefined when it can. */
+  failure(): string | undefined;
   close(): Promise<void>;
 }
 
@@ -59,6 +61,7 @@ export function createInlineWriter(db: SqliteDatabase, settings: WriterSettings)
     commitOffset: (c, o, r, now) => run(() => writer.commitOffset(c, o, r, now)),
     enforceRetention: (now) => run(() => writer.enforceRetention(now)),
     stats: () => run(() => writer.stats()),
+    failure: () => undefined,
     close: async () => undefined,
   };
 }
@@ -135,6 +138,7 @@ export async function createThreadWriter(options: ThreadWriterOptions): Promise<
     commitOffset: (consumer, offset, reset, now) => call({ kind: 'commitOffset', consumer, offset, reset, now }),
     enforceRetention: (now) => call({ kind: 'enforceRetention', now }),
     stats: () => call({ kind: 'stats' }),
+    failure: () => failure?.message,
     async close() {
       // Listen for 'exit' before asking a thread to stop: it can be emitted in the same turn as
       // the reply, before a listener attached after the reply would exist.
