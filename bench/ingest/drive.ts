@@ -1,7 +1,19 @@
 /** @module Load drivers: closed loop (as fast as the target answers) and open loop (on a schedule). */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { type CpuMeter, type CpuShare, startCpuMeter } from './cpu.js';
+import type { EventPool } from './events.js';
 import { createLatencyRecorder, type LatencySummary } from './latency.js';
+
+/** What every target of the benchmark (Homeostat and each peer) is driven with. */
+export interface LoadOptions {
+  readonly connections: number;
+  readonly batchConnections: number;
+  readonly warmupMs: number;
+  readonly durationMs: number;
+  readonly singlePool: EventPool;
+  readonly batchPool: EventPool;
+  readonly log: (line: string) => void;
+}
 
 /** What one request (one event, one batch, one pipeline) came back with. */
 export type OpOutcome =

@@ -1,22 +1,15 @@
 /** @module Homeostat scenarios over HTTP: single events (closed and open loop) and batches. */
 import { Pool } from 'undici';
 import { createPoolCursor, type PoolCursor } from './cursor.js';
-import { type OpOutcome, runClosedLoop, runOpenLoop, type ScenarioResult } from './drive.js';
+import { type LoadOptions, type OpOutcome, runClosedLoop, runOpenLoop, type ScenarioResult } from './drive.js';
 import { createEventPool, type EventPool, eventAt, eventsFor } from './events.js';
 import type { ServerProcess } from './server.js';
 
 export const STRUCTURED = 'application/cloudevents+json';
 export const BATCH = 'application/cloudevents-batch+json';
 
-export interface HomeostatRunOptions {
+export interface HomeostatRunOptions extends LoadOptions {
   readonly server: ServerProcess;
-  readonly connections: number;
-  readonly batchConnections: number;
-  readonly warmupMs: number;
-  readonly durationMs: number;
-  readonly singlePool: EventPool;
-  readonly batchPool: EventPool;
-  readonly log: (line: string) => void;
 }
 
 export interface HomeostatResults {

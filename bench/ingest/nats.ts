@@ -3,19 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { jetstreamManager, StorageType } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { createPoolCursor } from './cursor.js';
-import { type OpOutcome, runClosedLoop, type ScenarioResult } from './drive.js';
+import { type LoadOptions, type OpOutcome, runClosedLoop, type ScenarioResult } from './drive.js';
 import { type EventPool, eventAt, HOSTS } from './events.js';
 import { createAckPublisher } from './nats-acks.js';
 
-export interface PeerRunOptions {
+export interface PeerRunOptions extends LoadOptions {
   readonly url: string;
-  readonly connections: number;
-  readonly batchConnections: number;
-  readonly warmupMs: number;
-  readonly durationMs: number;
-  readonly singlePool: EventPool;
-  readonly batchPool: EventPool;
-  readonly log: (line: string) => void;
   /** CPU seconds the peer's server has used so far, when it runs locally. */
   readonly serverCpuSeconds?: () => number;
 }

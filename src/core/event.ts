@@ -44,6 +44,11 @@ const NO_SPACE_OR_CONTROL = /^[^\s\u0000-\u001f\u007f-\u009f]+$/;
 /** CloudEvents String values must not contain control characters (U+0000-U+001F, U+007F-U+009F). */
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const CONTROL_MESSAGE = 'must not contain control characters (U+0000-U+001F, U+007F-U+009F)';
+
+/** True when a string holds a character CloudEvents forbids in String values. */
+export function hasControlCharacters(value: string): boolean {
+  return CONTROL.test(value);
+}
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 const STRING_EXTENSIONS = new Set(['partitionkey', 'causationid', 'correlationid', 'tracestate']);
 const INT32_MIN = -2_147_483_648;

@@ -12,7 +12,7 @@ import type { Clock } from '../../core/clock.js';
 import { systemClock } from '../../core/clock.js';
 import { ErrorCode, HomeostatError } from '../../core/errors.js';
 import type { CloudEvent } from '../../core/event.js';
-import { partitionKeyOf, partitionOf } from '../../core/event.js';
+import { hasControlCharacters, partitionKeyOf, partitionOf } from '../../core/event.js';
 import type { AppendResult, EventLog, EventLogOptions, LogStats } from '../../ports/event-log.js';
 import type { FsyncMode, SqliteDatabase } from '../../store/sqlite/database.js';
 import { openDatabase } from '../../store/sqlite/database.js';
@@ -39,15 +39,10 @@ interface PendingAppend {
   readonly reject: (err: unknown) => void;
 }
 
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 /** Least time between the starts of two commits (writer thread only). */
 const MIN_COMMIT_GAP_MS = 1;
 /** Queued events that start a commit at once (writer thread only). */
 const EARLY_FLUSH_EVENTS = 1_000;
-
-function hasControl(value: string): boolean {
-  return CONTROL.test(value);
-}
 
 /** Opens (or creates) an embedded event log. */
 export async function createSqliteEventLog(options: SqliteEventLogOptions): Promise<EventLog> {
@@ -150,7 +145,9 @@ export async function createSqliteEventLog(options: SqliteEventLogOptions): Prom
     append(events, encoded) {
       if (closed) return Promise.reject(closedError());
       if (events.length === 0) return Promise.resolve([]);
-      const bad = events.findIndex((ev) => hasControl(ev.source) || hasControl(ev.id) || hasControl(ev.type));
+      const bad = events.findIndex(
+        (ev) => hasControlCharacters(ev.source) || hasControlCharacters(ev.id) || hasControlCharacters(ev.type),
+      );
       if (bad >= 0) {
         return Promise.reject(
           new HomeostatError(
