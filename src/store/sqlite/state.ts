@@ -1,4 +1,4 @@
-/** @module The SQLite state database: registered schemas, API tokens and (later) other control-plane state. */
+/** @module The SQLite state database: registered schemas, API tokens, rules, delivery state (pending retries, dead letters, trace). */
 import type { FsyncMode, Migrations, SqliteDatabase } from './database.js';
 import { openDatabase } from './database.js';
 
@@ -23,6 +23,58 @@ export const STATE_MIGRATIONS: Migrations = [
      hash TEXT NOT NULL,
      created_at INTEGER NOT NULL
    ) WITHOUT ROWID;`,
+  // Rules and the dispatcher's delivery state (ports/rule-store.ts, ports/delivery-store.ts).
+  `CREATE TABLE rules (
+     name TEXT PRIMARY KEY,
+     manifest TEXT NOT NULL,
+     generation INTEGER NOT NULL,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE TABLE deliveries (
+     source TEXT NOT NULL,
+     id TEXT NOT NULL,
+     rule TEXT NOT NULL,
+     target TEXT NOT NULL,
+     status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'dead')),
+     offset INTEGER NOT NULL,
+     attempts INTEGER NOT NULL,
+     next_at INTEGER,
+     last_error TEXT,
+     replayed INTEGER NOT NULL DEFAULT 0,
+     updated_at INTEGER NOT NULL,
+     PRIMARY KEY (source, id, rule, target)
+   ) WITHOUT ROWID;
+   CREATE INDEX deliveries_pending ON deliveries (next_at) WHERE status = 'pending';
+   CREATE INDEX deliveries_updated ON deliveries (updated_at) WHERE status = 'delivered';
+   CREATE TABLE dead_letters (
+     dead_id INTEGER PRIMARY KEY AUTOINCREMENT,
+     source TEXT NOT NULL,
+     id TEXT NOT NULL,
+     rule TEXT NOT NULL,
+     target TEXT NOT NULL,
+     offset INTEGER NOT NULL,
+     attempts INTEGER NOT NULL,
+     reason TEXT NOT NULL,
+     error TEXT NOT NULL,
+     event TEXT NOT NULL,
+     dead_at INTEGER NOT NULL
+   );
+   CREATE INDEX dead_letters_rule ON dead_letters (rule, target);
+   CREATE TABLE trace (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     source TEXT NOT NULL,
+     id TEXT NOT NULL,
+     offset INTEGER NOT NULL,
+     at INTEGER NOT NULL,
+     kind TEXT NOT NULL,
+     rule TEXT,
+     target TEXT,
+     attempt INTEGER,
+     detail TEXT
+   );
+   CREATE INDEX trace_event ON trace (id, source);
+   CREATE INDEX trace_at ON trace (at);`,
 ];
 
 export interface StateDatabaseOptions {
