@@ -1,6 +1,273 @@
-/** @module The compiled matcher: every pattern in one structure. */
-import type { Matcher } from './types.js';
+/**
+ * @module The compiled matcher: every pattern in one structure.
+ *
+ * Patterns are broken into conditions (one per field of each `$or` branch); each condition's value
+ * matchers go into the {@link PathIndex} of its path. Matching walks only the parts of the event
+ * that some pattern refers to, asks each path's index which conditions a value satisfies, and
+ * counts satisfied conditions per branch: a branch whose count reaches its number of positive
+ * conditions is a candidate. The work per event therefore follows the conditions that hold, not
+ * the number of patterns. Candidates that involve event arrays or `exists: false` are confirmed
+ * by the array-consistent search shared with the naive matcher ({@link searchBranch}).
+ */
+import { type FlatValue, type Membership, searchBranch } from './flatten.js';
+import { scanJson } from './json-select.js';
+import { PathIndex } from './path-index.js';
+import { type PathNode, PathTrie } from './path-trie.js';
+import type { Branch, Matcher, Pattern } from './types.js';
+import { acceptsAbsence, type Leaf } from './values.js';
 
+interface BranchInfo {
+  readonly branch: Branch;
+  readonly rule: number;
+  /** Positive conditions (fields that cannot be satisfied by absence). */
+  readonly needed: number;
+  readonly verifyAlways: boolean;
+  readonly slots: readonly number[];
+  /** Condition ids of the positive fields, in field order. */
+  readonly conds: readonly number[];
+}
+
+interface RuleEntry<Id> {
+  readonly id: Id;
+  readonly slot: number;
+  readonly pattern: Pattern;
+  readonly branches: number[];
+}
+
+const NO_MEMBERSHIP: Membership = [];
+
+class CompiledMatcher<Id> implements Matcher<Id> {
+  private readonly rules = new Map<Id, RuleEntry<Id>>();
+  private readonly ruleIds: (Id | undefined)[] = [];
+  private readonly freeRules: number[] = [];
+  private readonly branches: (BranchInfo | undefined)[] = [];
+  private readonly freeBranches: number[] = [];
+  private readonly condBranch: number[] = [];
+  private readonly freeConds: number[] = [];
+  /** Branches that no positive condition can trigger: checked on every event. */
+  private readonly alwaysCheck = new Set<number>();
+  private readonly paths = new Map<string, { index: PathIndex; slot: number }>();
+  private readonly trie = new PathTrie();
+
+  // Per-event scratch, stamped with `epoch` instead of cleared.
+  private epoch = 0;
+  private readonly condEpoch: number[] = [];
+  private readonly branchEpoch: number[] = [];
+  private readonly branchCount: number[] = [];
+  private readonly ruleEpoch: number[] = [];
+  private readonly candidates: number[] = [];
+  private values: Leaf[][] = [];
+  private memberships: Membership[][] = [];
+  private readonly slotArrays: boolean[] = [];
+  private readonly touched: number[] = [];
+  private readonly slotIndex: (PathIndex | undefined)[] = [];
+  private readonly freeSlots: number[] = [];
+
+  get size(): number {
+    return this.rules.size;
+  }
+
+  has(id: Id): boolean {
+    return this.rules.has(id);
+  }
+
+  set(id: Id, pattern: Pattern): void {
+    this.delete(id);
+    const slot = this.freeRules.pop() ?? this.ruleIds.length;
+    this.ruleIds[slot] = id;
+    this.ruleEpoch[slot] = 0;
+    const entry: RuleEntry<Id> = { id, slot, pattern, branches: [] };
+    for (const branch of pattern.branches) entry.branches.push(this.addBranch(branch, slot));
+    this.rules.set(id, entry);
+  }
+
+  delete(id: Id): boolean {
+    const entry = this.rules.get(id);
+    if (!entry) return false;
+    this.rules.delete(id);
+    for (const b of entry.branches) this.removeBranch(b);
+    this.ruleIds[entry.slot] = undefined;
+    this.freeRules.push(entry.slot);
+    return true;
+  }
+
+  private addBranch(branch: Branch, rule: number): number {
+    const conds: number[] = [];
+    const b = this.freeBranches.pop() ?? this.branches.length;
+    let needed = 0;
+    let verifyAlways = false;
+    const slots: number[] = [];
+    for (const field of branch.fields) {
+      const path = this.pathFor(field.path);
+      slots.push(path.slot);
+      if (acceptsAbsence(field.matchers)) {
+        // Satisfied by absence too: decided by the search, not counted.
+        verifyAlways = true;
+        path.index.size++;
+        continue;
+      }
+      const cond = this.freeConds.pop() ?? this.condBranch.length;
+      this.condBranch[cond] = b;
+      this.condEpoch[cond] = 0;
+      conds.push(cond);
+      needed++;
+      for (const m of field.matchers) path.index.add(m, cond);
+    }
+    this.branches[b] = { branch, rule, needed, verifyAlways, slots, conds };
+    this.branchEpoch[b] = 0;
+    if (needed === 0) this.alwaysCheck.add(b);
+    return b;
+  }
+
+  private removeBranch(b: number): void {
+    const info = this.branches[b]!;
+    let condIndex = 0;
+    for (const field of info.branch.fields) {
+      const path = this.paths.get(field.path)!;
+      if (acceptsAbsence(field.matchers)) path.index.size--;
+      else for (const m of field.matchers) path.index.remove(m, info.conds[condIndex++]!);
+      if (path.index.size === 0) this.dropPath(field.path);
+    }
+    this.freeConds.push(...info.conds);
+    this.branches[b] = undefined;
+    this.alwaysCheck.delete(b);
+    this.freeBranches.push(b);
+  }
+
+  private pathFor(path: string): { index: PathIndex; slot: number } {
+    let entry = this.paths.get(path);
+    if (!entry) {
+      const slot = this.freeSlots.pop() ?? this.slotIndex.length;
+      entry = { index: new PathIndex(), slot };
+      this.paths.set(path, entry);
+      this.slotIndex[slot] = entry.index;
+      this.values[slot] = [];
+      this.memberships[slot] = [];
+      this.slotArrays[slot] = false;
+      this.trie.add(path, slot);
+    }
+    return entry;
+  }
+
+  private dropPath(path: string): void {
+    const entry = this.paths.get(path)!;
+    this.paths.delete(path);
+    this.slotIndex[entry.slot] = undefined;
+    this.freeSlots.push(entry.slot);
+    this.trie.remove(path);
+  }
+
+  match(event: unknown): Id[] {
+    this.begin();
+    if (typeof event === 'object' && event !== null) this.walk(event, this.trie.root, NO_MEMBERSHIP);
+    return this.finish();
+  }
+
+  matchJson(text: string): Id[] {
+    this.begin();
+    scanJson(text, this.trie.root, this.onValue);
+    return this.finish();
+  }
+
+  private begin(): void {
+    this.epoch++;
+    if (this.epoch === 0x3fffffff) this.resetEpochs();
+    this.candidates.length = 0;
+  }
+
+  private resetEpochs(): void {
+    this.epoch = 1;
+    this.condEpoch.fill(0);
+    this.branchEpoch.fill(0);
+    this.ruleEpoch.fill(0);
+  }
+
+  private walk(obj: object, node: PathNode, membership: Membership): void {
+    if (Array.isArray(obj)) {
+      const id = this.arrayIds++;
+      for (let i = 0; i < obj.length; i++) this.visit(obj[i], node, [...membership, id, i]);
+      return;
+    }
+    const children = node.children;
+    const dotted = node.dotted;
+    for (const key in obj) {
+      const child = children.get(key) ?? dotted?.get(key);
+      if (child) this.visit((obj as Record<string, unknown>)[key], child, membership);
+    }
+  }
+
+  private visit(value: unknown, node: PathNode, membership: Membership): void {
+    if (typeof value === 'object' && value !== null) {
+      if (Array.isArray(value) || node.hasChildren) this.walk(value, node, membership);
+    } else if (node.slot >= 0 && value !== undefined) {
+      this.onValue(node.slot, value as Leaf, membership);
+    }
+  }
+
+  private arrayIds = 0;
+
+  /** Records one leaf value and counts the conditions it satisfies. */
+  readonly onValue = (slot: number, value: Leaf, membership: Membership): void => {
+    const values = this.values[slot]!;
+    if (values.length === 0) this.touched.push(slot);
+    values.push(value);
+    this.memberships[slot]!.push(membership);
+    if (membership.length > 0) this.slotArrays[slot] = true;
+    this.slotIndex[slot]!.hits(value, this.hit);
+  };
+
+  private readonly hit = (cond: number): void => {
+    const epoch = this.epoch;
+    if (this.condEpoch[cond] === epoch) return;
+    this.condEpoch[cond] = epoch;
+    const b = this.condBranch[cond]!;
+    if (this.branchEpoch[b] !== epoch) {
+      this.branchEpoch[b] = epoch;
+      this.branchCount[b] = 0;
+    }
+    if (++this.branchCount[b]! === this.branches[b]!.needed) this.candidates.push(b);
+  };
+
+  private finish(): Id[] {
+    const out: Id[] = [];
+    const epoch = this.epoch;
+    const accept = (b: number): void => {
+      const info = this.branches[b]!;
+      if (this.ruleEpoch[info.rule] === epoch) return;
+      if (this.needsSearch(info) && !searchBranch(info.branch, this.flatView).matched) return;
+      this.ruleEpoch[info.rule] = epoch;
+      out.push(this.ruleIds[info.rule]!);
+    };
+    for (const b of this.candidates) accept(b);
+    for (const b of this.alwaysCheck) accept(b);
+    for (const slot of this.touched) {
+      this.values[slot]!.length = 0;
+      this.memberships[slot]!.length = 0;
+      this.slotArrays[slot] = false;
+    }
+    this.touched.length = 0;
+    this.arrayIds = 0;
+    return out;
+  }
+
+  private needsSearch(info: BranchInfo): boolean {
+    if (info.verifyAlways) return true;
+    for (const slot of info.slots) if (this.slotArrays[slot]) return true;
+    return false;
+  }
+
+  private readonly flatView = {
+    get: (path: string): FlatValue[] | undefined => {
+      const entry = this.paths.get(path);
+      if (!entry) return undefined;
+      const values = this.values[entry.slot]!;
+      const memberships = this.memberships[entry.slot]!;
+      return values.map((value, i) => ({ value, membership: memberships[i]! }));
+    },
+  };
+}
+
+/** Creates an empty compiled matcher. */
 export function createMatcher<Id>(): Matcher<Id> {
-  throw new Error('not implemented yet');
+  return new CompiledMatcher<Id>();
 }
