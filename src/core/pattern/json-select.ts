@@ -18,153 +18,176 @@ const OPEN_ARRAY = 91;
 const CLOSE_ARRAY = 93;
 const COMMA = 44;
 const COLON = 58;
+const EMPTY: Membership = [];
 
 function malformed(pos: number, what: string): HomeostatError {
   return new HomeostatError(ErrorCode.MALFORMED_JSON, `malformed JSON at position ${pos}: ${what}`);
 }
 
-const EMPTY: Membership = [];
+/** One scanner per matcher; `scan` is not re-entrant. */
+export class JsonScanner {
+  private text = '';
+  private pos = 0;
+  private arrays = 0;
 
-/** Scans `text`, calling `onValue` for each leaf at a trie path. */
-export function scanJson(text: string, root: PathNode, onValue: OnValue): void {
-  let pos = 0;
-  let arrays = 0;
-  const len = text.length;
+  constructor(private readonly onValue: OnValue) {}
 
-  const ws = (): number => {
+  /** Scans `text`, calling `onValue` for each leaf at a trie path. */
+  scan(text: string, root: PathNode): void {
+    this.text = text;
+    this.pos = 0;
+    this.arrays = 0;
+    if (this.ws() !== OPEN_OBJECT) throw malformed(this.pos, 'an event is a JSON object');
+    this.object(root, EMPTY);
+    this.ws();
+    if (this.pos < text.length) throw malformed(this.pos, 'unexpected text after the event');
+    this.text = '';
+  }
+
+  private ws(): number {
+    const text = this.text;
+    let pos = this.pos;
     let c = text.charCodeAt(pos);
     while (c === 32 || c === 10 || c === 13 || c === 9) c = text.charCodeAt(++pos);
+    this.pos = pos;
     return c;
-  };
+  }
 
-  /** Moves past a string starting at `pos` (on its quote); returns whether it had escapes. */
-  const skipString = (): boolean => {
-    let i = pos + 1;
+  /** Moves past the string starting at `pos`; returns whether it had escapes. */
+  private skipString(): boolean {
+    const text = this.text;
+    let i = this.pos + 1;
     let escaped = false;
     for (;;) {
       const q = text.indexOf('"', i);
-      if (q < 0) throw malformed(pos, 'unterminated string');
+      if (q < 0) throw malformed(this.pos, 'unterminated string');
+      if (text.charCodeAt(q - 1) !== BACKSLASH) {
+        this.pos = q + 1;
+        return escaped;
+      }
+      escaped = true;
       let k = q - 1;
       while (text.charCodeAt(k) === BACKSLASH) k--;
-      if (k < q - 1) escaped = true;
       if ((q - 1 - k) % 2 === 0) {
-        pos = q + 1;
-        return escaped;
+        this.pos = q + 1;
+        return true;
       }
       i = q + 1;
     }
-  };
+  }
 
-  const readString = (): string => {
-    const start = pos;
-    const escaped = skipString();
-    return escaped ? (JSON.parse(text.slice(start, pos)) as string) : text.slice(start + 1, pos - 1);
-  };
+  private readString(): string {
+    const start = this.pos;
+    const escaped = this.skipString();
+    const raw = this.text.slice(start, this.pos);
+    return escaped ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+  }
 
-  const skipValue = (): void => {
-    const c = ws();
+  private skipValue(): void {
+    const c = this.ws();
     if (c === QUOTE) {
-      skipString();
+      this.skipString();
       return;
     }
-    if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
-      let depth = 0;
-      for (;;) {
-        const d = text.charCodeAt(pos);
-        if (d === QUOTE) {
-          skipString();
-          continue;
-        }
-        if (d === OPEN_OBJECT || d === OPEN_ARRAY) depth++;
-        else if (d === CLOSE_OBJECT || d === CLOSE_ARRAY) depth--;
-        else if (pos >= len) throw malformed(pos, 'unexpected end');
-        pos++;
-        if (depth === 0) return;
-      }
+    if (c !== OPEN_OBJECT && c !== OPEN_ARRAY) {
+      this.scalarEnd();
+      return;
     }
-    readScalarText();
-  };
+    const text = this.text;
+    const len = text.length;
+    let depth = 0;
+    let pos = this.pos;
+    for (;;) {
+      const d = text.charCodeAt(pos);
+      if (d === QUOTE) {
+        this.pos = pos;
+        this.skipString();
+        pos = this.pos;
+        continue;
+      }
+      if (d === OPEN_OBJECT || d === OPEN_ARRAY) depth++;
+      else if (d === CLOSE_OBJECT || d === CLOSE_ARRAY) depth--;
+      else if (pos >= len) throw malformed(pos, 'unexpected end');
+      pos++;
+      if (depth === 0) break;
+    }
+    this.pos = pos;
+  }
 
-  const readScalarText = (): string => {
-    const start = pos;
+  /** Moves past a number or literal; returns its start. */
+  private scalarEnd(): number {
+    const text = this.text;
+    const start = this.pos;
+    let pos = start;
     let c = text.charCodeAt(pos);
-    while (pos < len && c !== COMMA && c !== CLOSE_OBJECT && c !== CLOSE_ARRAY && c > 32) c = text.charCodeAt(++pos);
+    while (c !== COMMA && c !== CLOSE_OBJECT && c !== CLOSE_ARRAY && c > 32) c = text.charCodeAt(++pos);
     if (pos === start) throw malformed(pos, 'expected a value');
-    return text.slice(start, pos);
-  };
+    this.pos = pos;
+    return start;
+  }
 
-  const readScalar = (): Leaf => {
-    const raw = readScalarText();
+  private readScalar(): Leaf {
+    const start = this.scalarEnd();
+    const raw = this.text.slice(start, this.pos);
     if (raw === 'true') return true;
     if (raw === 'false') return false;
     if (raw === 'null') return null;
-    const n = Number(raw);
     const first = raw.charCodeAt(0);
-    if (Number.isNaN(n) || !(first === 45 || (first >= 48 && first <= 57))) throw malformed(pos, `bad token ${raw}`);
+    const n = Number(raw);
+    if (Number.isNaN(n) || !(first === 45 || (first >= 48 && first <= 57))) throw malformed(start, `bad token ${raw}`);
     return n;
-  };
+  }
 
-  const value = (node: PathNode, membership: Membership): void => {
-    const c = ws();
+  private value(node: PathNode, membership: Membership): void {
+    const c = this.ws();
     if (c === OPEN_OBJECT) {
-      if (node.hasChildren) object(node, membership);
-      else skipValue();
+      if (node.hasChildren) this.object(node, membership);
+      else this.skipValue();
     } else if (c === OPEN_ARRAY) {
-      array(node, membership);
+      if (node.slot < 0 && !node.hasChildren) this.skipValue();
+      else this.array(node, membership);
     } else if (node.slot < 0) {
-      skipValue();
-    } else if (c === QUOTE) {
-      onValue(node.slot, readString(), membership);
+      this.skipValue();
     } else {
-      onValue(node.slot, readScalar(), membership);
+      this.onValue(node.slot, c === QUOTE ? this.readString() : this.readScalar(), membership);
     }
-  };
+  }
 
-  const array = (node: PathNode, membership: Membership): void => {
-    if (node.slot < 0 && !node.hasChildren) {
-      skipValue();
-      return;
-    }
-    pos++;
-    const id = arrays++;
-    if (ws() === CLOSE_ARRAY) {
-      pos++;
+  private array(node: PathNode, membership: Membership): void {
+    this.pos++;
+    const id = this.arrays++;
+    if (this.ws() === CLOSE_ARRAY) {
+      this.pos++;
       return;
     }
     for (let i = 0; ; i++) {
-      value(node, [...membership, id, i]);
-      const c = ws();
-      pos++;
+      this.value(node, [...membership, id, i]);
+      const c = this.ws();
+      this.pos++;
       if (c === CLOSE_ARRAY) return;
-      if (c !== COMMA) throw malformed(pos - 1, "expected ',' or ']'");
+      if (c !== COMMA) throw malformed(this.pos - 1, "expected ',' or ']'");
     }
-  };
+  }
 
-  const object = (node: PathNode, membership: Membership): void => {
-    pos++;
-    if (ws() === CLOSE_OBJECT) {
-      pos++;
+  private object(node: PathNode, membership: Membership): void {
+    this.pos++;
+    if (this.ws() === CLOSE_OBJECT) {
+      this.pos++;
       return;
     }
     const { children, dotted } = node;
     for (;;) {
-      if (ws() !== QUOTE) throw malformed(pos, 'expected a key');
-      const key = readString();
-      if (ws() !== COLON) throw malformed(pos, "expected ':'");
-      pos++;
+      if (this.ws() !== QUOTE) throw malformed(this.pos, 'expected a key');
+      const key = this.readString();
+      if (this.ws() !== COLON) throw malformed(this.pos, "expected ':'");
+      this.pos++;
       const child = children.get(key) ?? dotted?.get(key);
-      if (child) value(child, membership);
-      else skipValue();
-      const c = ws();
-      pos++;
+      if (child) this.value(child, membership);
+      else this.skipValue();
+      const c = this.ws();
+      this.pos++;
       if (c === CLOSE_OBJECT) return;
-      if (c !== COMMA) throw malformed(pos - 1, "expected ',' or '}'");
+      if (c !== COMMA) throw malformed(this.pos - 1, "expected ',' or '}'");
     }
-  };
-
-  const first = ws();
-  if (first === OPEN_OBJECT) object(root, EMPTY);
-  else throw malformed(pos, 'an event is a JSON object');
-  ws();
-  if (pos < len) throw malformed(pos, 'unexpected text after the event');
+  }
 }

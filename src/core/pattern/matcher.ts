@@ -10,7 +10,7 @@
  * by the array-consistent search shared with the naive matcher ({@link searchBranch}).
  */
 import { type FlatValue, type Membership, searchBranch } from './flatten.js';
-import { scanJson } from './json-select.js';
+import { JsonScanner } from './json-select.js';
 import { PathIndex } from './path-index.js';
 import { type PathNode, PathTrie } from './path-trie.js';
 import type { Branch, Matcher, Pattern } from './types.js';
@@ -165,7 +165,7 @@ class CompiledMatcher<Id> implements Matcher<Id> {
 
   matchJson(text: string): Id[] {
     this.begin();
-    scanJson(text, this.trie.root, this.onValue);
+    this.scanner.scan(text, this.trie.root);
     return this.finish();
   }
 
@@ -205,6 +205,7 @@ class CompiledMatcher<Id> implements Matcher<Id> {
   }
 
   private arrayIds = 0;
+  private readonly scanner = new JsonScanner((slot, value, membership) => this.onValue(slot, value, membership));
 
   /** Records one leaf value and counts the conditions it satisfies. */
   readonly onValue = (slot: number, value: Leaf, membership: Membership): void => {
