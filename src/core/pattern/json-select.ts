@@ -53,24 +53,19 @@ export class JsonScanner {
     return c;
   }
 
-  /** Moves past the string starting at `pos`; returns whether it had escapes. */
-  private skipString(): boolean {
+  /** Moves past the string starting at `pos`. */
+  private skipString(): void {
     const text = this.text;
     let i = this.pos + 1;
-    let escaped = false;
     for (;;) {
       const q = text.indexOf('"', i);
       if (q < 0) throw malformed(this.pos, 'unterminated string');
-      if (text.charCodeAt(q - 1) !== BACKSLASH) {
-        this.pos = q + 1;
-        return escaped;
-      }
-      escaped = true;
       let k = q - 1;
       while (text.charCodeAt(k) === BACKSLASH) k--;
+      // An even number of backslashes before the quote: it ends the string.
       if ((q - 1 - k) % 2 === 0) {
         this.pos = q + 1;
-        return true;
+        return;
       }
       i = q + 1;
     }
@@ -78,9 +73,9 @@ export class JsonScanner {
 
   private readString(): string {
     const start = this.pos;
-    const escaped = this.skipString();
+    this.skipString();
     const raw = this.text.slice(start, this.pos);
-    return escaped ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+    return raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1);
   }
 
   private skipValue(): void {

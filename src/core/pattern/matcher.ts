@@ -125,7 +125,10 @@ class CompiledMatcher<Id> implements Matcher<Id> {
     for (const field of info.branch.fields) {
       const path = this.paths.get(field.path)!;
       if (acceptsAbsence(field.matchers)) path.index.size--;
-      else for (const m of field.matchers) path.index.remove(m, info.conds[condIndex++]!);
+      else {
+        const cond = info.conds[condIndex++]!;
+        for (const m of field.matchers) path.index.remove(m, cond);
+      }
       if (path.index.size === 0) this.dropPath(field.path);
     }
     this.freeConds.push(...info.conds);

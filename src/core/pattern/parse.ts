@@ -201,7 +201,12 @@ class Parser {
     if (list.length === 0) return this.fail(ptr, 'give at least one value');
     const ok = list.every((s, i) => {
       const p = Array.isArray(inner) ? `${ptr}/${i}` : ptr;
-      return op === 'wildcard' ? this.wildcard(s, p) : this.string(s, p);
+      if (op === 'wildcard') return this.wildcard(s, p);
+      if (!this.string(s, p)) return false;
+      if (s === '' && (op === 'prefix' || op === 'suffix')) {
+        return this.fail(p, `an empty ${op} would exclude every string; give at least one character`) ?? false;
+      }
+      return true;
     });
     return ok ? ({ kind: op, values: list as string[] } as AnythingBut) : undefined;
   }
