@@ -23,6 +23,13 @@ module.exports = {
       to: { path: '^src/(log|store)/sqlite/' },
     },
     {
+      name: 'actions-depend-on-core-and-ports',
+      comment: 'actions/ (Target implementations) use core/, ports/ and npm packages only; the runtime wires them',
+      severity: 'error',
+      from: { path: '^src/actions/' },
+      to: { path: '^src/', pathNot: '^src/(core|ports|actions)/' },
+    },
+    {
       name: 'inner-layers-do-not-reach-interfaces',
       severity: 'error',
       from: { path: '^src/(core|ports|log|store|ingest|auth)/' },

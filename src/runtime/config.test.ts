@@ -65,4 +65,45 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ overrides: { log: { dedupWindow: 'forever' } } })).toThrow(/log.dedupWindow/);
     expect(() => loadConfig({ env: { HOMEOSTAT_PORT: 'http' } })).toThrow(/HOMEOSTAT_PORT/);
   });
+
+  it('leaves the exec allowlist empty by default', () => {
+    expect(loadConfig({}).actions.exec.allow).toEqual({});
+  });
+
+  it('reads the exec allowlist with maxOutput in bytes (default 64 KiB)', () => {
+    const path = file(
+      'exec.yaml',
+      'actions:\n  exec:\n    allow:\n      terraform: { command: /usr/bin/terraform }\n      echo: { command: /bin/echo, maxOutput: 1KiB }\n',
+    );
+    const c = loadConfig({ file: path });
+    expect(c.actions.exec.allow).toEqual({
+      terraform: { command: '/usr/bin/terraform', maxOutputBytes: 65_536 },
+      echo: { command: '/bin/echo', maxOutputBytes: 1_024 },
+    });
+    expect(Object.isFrozen(c.actions.exec.allow)).toBe(true);
+  });
+
+  it('rejects an exec command that is not an absolute path, naming the config key', () => {
+    expect(() => loadConfig({ overrides: { actions: { exec: { allow: { tf: { command: 'terraform' } } } } } })).toThrow(
+      /actions\.exec\.allow\.tf\.command: 'terraform' is not an absolute path/,
+    );
+  });
+
+  it('rejects unknown fields and a missing command in an exec entry with file:line:column', () => {
+    const path = file('exec-bad.yaml', 'actions:\n  exec:\n    allow:\n      tf: { cmd: /bin/tf }\n');
+    try {
+      loadConfig({ file: path });
+      expect.unreachable();
+    } catch (err: any) {
+      expect(err.code).toBe('E_CONFIG_INVALID');
+      expect(err.message).toContain("unknown setting 'cmd'");
+      expect(err.message).toContain("must have required property 'command'");
+      expect(err.message).toContain(`${path}:4:`);
+    }
+  });
+
+  it('rejects a bad exec maxOutput naming the field', () => {
+    const overrides = { actions: { exec: { allow: { e: { command: '/bin/echo', maxOutput: 'lots' } } } } };
+    expect(() => loadConfig({ overrides })).toThrow(/actions\.exec\.allow\.e\.maxOutput/);
+  });
 });

@@ -3,6 +3,12 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import { LineCounter, parseDocument } from 'yaml';
+import {
+  EXEC_CONFIG_SCHEMA,
+  type ExecConfig,
+  type ResolvedExecConfig,
+  resolveExecConfig,
+} from '../actions/exec/config.js';
 import { parseBytes, parseDuration } from '../core/durations.js';
 import { ErrorCode, HomeostatError, invalid, type Problem } from '../core/errors.js';
 import type { FsyncMode } from '../store/sqlite/database.js';
@@ -26,6 +32,8 @@ export interface HomeostatConfig {
   };
   auth?: { required?: boolean | 'auto' };
   logging?: { level?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+  /** Server-side settings of actions; `exec.allow` lists the commands rules may run (none by default). */
+  actions?: { exec?: ExecConfig };
 }
 
 export interface ResolvedConfig {
@@ -49,6 +57,7 @@ export interface ResolvedConfig {
   /** True when every /v1 request needs a bearer token. */
   readonly authRequired: boolean;
   readonly logLevel: NonNullable<NonNullable<HomeostatConfig['logging']>['level']>;
+  readonly actions: { readonly exec: ResolvedExecConfig };
 }
 
 const unit = { type: ['string', 'number'] };
@@ -97,6 +106,7 @@ const CONFIG_SCHEMA = {
       additionalProperties: false,
       properties: { level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] } },
     },
+    actions: { type: 'object', additionalProperties: false, properties: { exec: EXEC_CONFIG_SCHEMA } },
   },
 } as const;
 
@@ -239,5 +249,6 @@ export function resolveConfig(cfg: HomeostatConfig, cwd: string): ResolvedConfig
     }),
     authRequired: required === 'auto' ? !isLoopback(host) : required,
     logLevel: cfg.logging?.level ?? 'info',
+    actions: Object.freeze({ exec: resolveExecConfig(cfg.actions?.exec) }),
   });
 }
