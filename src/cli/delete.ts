@@ -1,0 +1,81 @@
+/** @module `homeostat delete rule <name>` and `homeostat delete -f <file>`: delete rules by name or by manifest. */
+import type { Command } from 'commander';
+import { ErrorCode, hasCode, HomeostatError } from '../core/errors.js';
+import { checkKind, manifestName, reportProblems, reportSyntaxErrors } from './apply.js';
+import type { HomeostatClient } from './client.js';
+import { checkResource } from './get.js';
+import { type ManifestDocument, readManifestFiles } from './manifest-files.js';
+import { type ClientFlags, clientFrom, collect, examples, withClientOptions } from './options.js';
+import { note, out, usageError } from './output.js';
+
+interface DeleteFlags extends ClientFlags {
+  readonly file?: string[];
+  readonly ignoreNotFound?: boolean;
+}
+
+/** Registers `delete` on the program. */
+export function registerDelete(program: Command): void {
+  const del = program
+    .command('delete [resource] [name]')
+    .description('delete a rule by name, or the rules the manifests in -f files name')
+    .option('-f, --file <path>', "a manifest file, a directory, or '-' (repeatable)", collect)
+    .option('--ignore-not-found', 'do not fail when a rule does not exist');
+  withClientOptions(del, { json: false }).action(runDelete);
+  examples(del, ['homeostat delete rule page-on-5xx', 'homeostat delete -f examples/rules/']);
+}
+
+/** Deletes one rule; false when it did not exist (reported on stderr). */
+async function deleteRule(client: HomeostatClient, name: string, flags: DeleteFlags): Promise<boolean> {
+  try {
+    await client.request('DELETE', `/v1/rules/${encodeURIComponent(name)}`);
+    out(`rule/${name} deleted`);
+    return true;
+  } catch (err) {
+    if (!hasCode(err, ErrorCode.NOT_FOUND)) throw err;
+    if (flags.ignoreNotFound) return true;
+    note(`homeostat: rule/${name} not found`);
+    return false;
+  }
+}
+
+async function deleteDocument(client: HomeostatClient, doc: ManifestDocument, flags: DeleteFlags): Promise<boolean> {
+  const name = manifestName(doc.value);
+  const kindError = checkKind(doc.value);
+  if (kindError || name === undefined) {
+    const message = 'required: the name of the rule to delete';
+    const problems = [{ pointer: '/metadata/name', message }];
+    reportProblems(doc, kindError ?? new HomeostatError(ErrorCode.INVALID, message, { problems }), 'rule/(unnamed)');
+    return false;
+  }
+  return deleteRule(client, name, flags);
+}
+
+async function runDelete(resource: string | undefined, name: string | undefined, flags: DeleteFlags): Promise<void> {
+  const files = flags.file ?? [];
+  if (files.length > 0 && resource !== undefined) throw usageError('give either -f <file> or `rule <name>`, not both');
+  const client = clientFrom(flags);
+  if (files.length === 0) {
+    if (resource === undefined || name === undefined) {
+      throw usageError('name the rule to delete (homeostat delete rule <name>) or give -f <file>');
+    }
+    checkResource(resource);
+    try {
+      await client.request('DELETE', `/v1/rules/${encodeURIComponent(name)}`);
+    } catch (err) {
+      if (flags.ignoreNotFound && hasCode(err, ErrorCode.NOT_FOUND)) return;
+      throw err;
+    }
+    out(`rule/${name} deleted`);
+    return;
+  }
+  const { documents, errors } = readManifestFiles(files);
+  reportSyntaxErrors(errors);
+  const unreadable = new Set(errors.map((e) => e.document)).size;
+  let failures = unreadable;
+  for (const doc of documents) if (!(await deleteDocument(client, doc, flags))) failures += 1;
+  if (failures > 0) throw failed(failures, documents.length + unreadable);
+}
+
+function failed(count: number, total: number): HomeostatError {
+  return new HomeostatError(ErrorCode.NOT_FOUND, `${count} of ${total} deletion(s) failed (see above)`);
+}

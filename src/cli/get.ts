@@ -1,0 +1,79 @@
+/** @module `homeostat get rules` and `homeostat get rule <name>`: list or show rules as a table, YAML or JSON. */
+import { type Command, Option } from 'commander';
+import { stringify } from 'yaml';
+import { type ClientFlags, clientFrom, examples, withClientOptions } from './options.js';
+import { formatTime, printJson, printTable, usageError } from './output.js';
+
+interface GetFlags extends ClientFlags {
+  readonly output?: 'table' | 'yaml' | 'json';
+}
+
+/** A rule as GET /v1/rules lists it. */
+export interface RuleSummary {
+  readonly name: string;
+  readonly enabled: boolean;
+  readonly description?: string;
+  readonly targets: number;
+  readonly generation: number;
+  readonly updatedAt?: string;
+}
+
+interface RuleDetail extends RuleSummary {
+  readonly manifest: Record<string, unknown>;
+}
+
+/** Resource names `get` and `delete` accept, singular and plural. */
+export const RULE_RESOURCES = ['rules', 'rule'];
+
+/** Throws a usage error unless `resource` names rules. */
+export function checkResource(resource: string): void {
+  if (!RULE_RESOURCES.includes(resource)) {
+    throw usageError(`unknown resource '${resource}'; supported: rules (e.g. homeostat get rules)`);
+  }
+}
+
+/** Registers `get` on the program. */
+export function registerGet(program: Command): void {
+  const get = program
+    .command('get <resource> [name]')
+    .description('list rules, or show one rule (-o yaml prints a manifest that `apply -f` accepts)')
+    .addOption(
+      new Option('-o, --output <format>', 'output format').choices(['table', 'yaml', 'json']).default('table'),
+    );
+  withClientOptions(get).action(runGet);
+  examples(get, [
+    'homeostat get rules',
+    'homeostat get rule page-on-5xx -o yaml > page-on-5xx.yaml',
+    'homeostat get rules -o json',
+  ]);
+}
+
+function rows(rules: readonly RuleSummary[]): string[][] {
+  return rules.map((r) => [
+    r.name,
+    String(r.enabled),
+    String(r.targets),
+    String(r.generation),
+    formatTime(r.updatedAt),
+    r.description ?? '',
+  ]);
+}
+
+const HEADERS = ['NAME', 'ENABLED', 'TARGETS', 'GENERATION', 'UPDATED', 'DESCRIPTION'];
+
+async function runGet(resource: string, name: string | undefined, flags: GetFlags): Promise<void> {
+  checkResource(resource);
+  const format = flags.json ? 'json' : (flags.output ?? 'table');
+  const client = clientFrom(flags);
+  if (name === undefined) {
+    const res = await client.request<{ rules: RuleSummary[] }>('GET', '/v1/rules');
+    if (format === 'json') return printJson(res.body);
+    if (format === 'yaml') return void process.stdout.write(stringify(res.body));
+    return printTable(HEADERS, rows(res.body.rules));
+  }
+  const res = await client.request<RuleDetail>('GET', `/v1/rules/${encodeURIComponent(name)}`);
+  // The manifest alone, so `get -o yaml > file` round-trips with `apply -f file`.
+  if (format === 'json') return printJson(res.body.manifest);
+  if (format === 'yaml') return void process.stdout.write(stringify(res.body.manifest));
+  printTable(HEADERS, rows([res.body]));
+}

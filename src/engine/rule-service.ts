@@ -1,0 +1,187 @@
+/**
+ * @module RuleService: validates rule manifests, keeps them in a RuleStore, and tells the router
+ * (through `onChange`) which rules exist and whether each is enabled.
+ *
+ * Contract:
+ * - Every write validates the manifest first (E_INVALID listing every problem); nothing invalid
+ *   reaches the store.
+ * - Writes are serialized: `apply`, `create`, `delete`, `setEnabled` and `load` run one at a time.
+ * - `onChange(name, spec)` runs after the store write is durable: with the spec when a rule is
+ *   created, replaced, enabled or disabled (`spec.enabled` tells which), with undefined when it is
+ *   deleted. `load` calls it for every stored rule that validates.
+ * - A stored manifest that no longer validates (e.g. its action was removed from the config) is
+ *   reported through `onInvalid` at load and skipped: it is not served by `get`/`list` and never
+ *   reaches `onChange`, but `apply` can replace it and `delete` removes it.
+ * - `get` and `list` answer from the rules loaded or written by this service.
+ */
+import type { Clock } from '../core/clock.js';
+import { ErrorCode, HomeostatError } from '../core/errors.js';
+import type { MatchExplanation, PatternLimits } from '../core/pattern/types.js';
+import { parseRuleManifest, type RuleValidationContext, testPattern } from '../core/rules/manifest.js';
+import type { RuleRecord, RuleSpec } from '../core/rules/types.js';
+import { jsonEqual } from '../core/schema-compat.js';
+import type { RuleStore, StoredRule } from '../ports/rule-store.js';
+import type { TargetRegistry } from '../ports/target.js';
+
+export interface RuleServiceOptions {
+  readonly store: RuleStore;
+  /** The time source of the composition root (the store stamps the records' times). */
+  readonly clock: Clock;
+  readonly context: RuleValidationContext;
+  /** A rule was created, replaced, enabled or disabled (spec), or deleted (undefined). */
+  onChange(name: string, spec: RuleSpec | undefined): void;
+  /** A stored rule failed validation at load and was skipped. */
+  onInvalid?(name: string, error: unknown): void;
+}
+
+export interface ApplyResult {
+  readonly record: RuleRecord;
+  /** True when no rule had this name before. */
+  readonly created: boolean;
+  /** False when the manifest equals the stored one (nothing was written). */
+  readonly changed: boolean;
+}
+
+export interface RuleService {
+  /** Reads every stored rule, validates it and reports it through `onChange`. */
+  load(): Promise<void>;
+  /** Creates or replaces the rule the manifest names. */
+  apply(manifest: unknown): Promise<ApplyResult>;
+  /** Creates a rule; E_CONFLICT when one with that name exists. */
+  create(manifest: unknown): Promise<RuleRecord>;
+  get(name: string): Promise<RuleRecord | undefined>;
+  /** Every rule, ordered by name. */
+  list(): Promise<RuleRecord[]>;
+  /** True when a rule was deleted. */
+  delete(name: string): Promise<boolean>;
+  /** Enables or disables a rule (a no-op when it already is); E_NOT_FOUND when it does not exist. */
+  setEnabled(name: string, enabled: boolean): Promise<RuleRecord>;
+  /** Whether `event` matches `pattern`, and why not; E_INVALID (pointers /pattern, /event). */
+  test(pattern: unknown, event: unknown): MatchExplanation;
+}
+
+/** E_NOT_FOUND for a rule name, saying how to list the rules. */
+export function ruleNotFound(name: string): HomeostatError {
+  return new HomeostatError(
+    ErrorCode.NOT_FOUND,
+    `no rule named '${name}'; list the rules with \`homeostat get rules\` or GET /v1/rules`,
+    { details: { name } },
+  );
+}
+
+/** A validation context from the actions a runtime offers. */
+export function ruleValidationContext(
+  targets: TargetRegistry,
+  patternLimits?: Partial<PatternLimits>,
+): RuleValidationContext {
+  return {
+    knownActions: [...targets.keys()].sort(),
+    validateAction: (action, options) => targets.get(action)?.validate(options),
+    ...(patternLimits === undefined ? {} : { patternLimits }),
+  };
+}
+
+/** The manifest as stored: apiVersion, kind, metadata and spec, as plain JSON. */
+function normalize(doc: unknown): Record<string, unknown> {
+  const { apiVersion, kind, metadata, spec } = doc as Record<string, unknown>;
+  return JSON.parse(JSON.stringify({ apiVersion, kind, metadata, spec })) as Record<string, unknown>;
+}
+
+function toRecord(spec: RuleSpec, stored: StoredRule): RuleRecord {
+  const { manifest, generation, createdAt, updatedAt } = stored;
+  return Object.freeze({ spec, manifest, generation, createdAt, updatedAt });
+}
+
+/** Creates the service; call `load` before serving. */
+export function createRuleService(options: RuleServiceOptions): RuleService {
+  const { store, context } = options;
+  const rules = new Map<string, RuleRecord>();
+  let queue: Promise<unknown> = Promise.resolve();
+
+  function exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = queue.then(() => fn());
+    queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async function write(spec: RuleSpec, manifest: Record<string, unknown>): Promise<RuleRecord> {
+    const record = toRecord(spec, await store.put(spec.name, manifest));
+    rules.set(spec.name, record);
+    options.onChange(spec.name, spec);
+    return record;
+  }
+
+  async function load(): Promise<void> {
+    const loaded = new Map<string, RuleRecord>();
+    for (const stored of await store.list()) {
+      try {
+        loaded.set(stored.name, toRecord(parseRuleManifest(stored.manifest, context), stored));
+      } catch (err) {
+        options.onInvalid?.(stored.name, err);
+      }
+    }
+    const gone = [...rules.keys()].filter((name) => !loaded.has(name));
+    rules.clear();
+    for (const name of gone) options.onChange(name, undefined);
+    for (const [name, record] of loaded) {
+      rules.set(name, record);
+      options.onChange(name, record.spec);
+    }
+  }
+
+  async function apply(doc: unknown): Promise<ApplyResult> {
+    const spec = parseRuleManifest(doc, context);
+    const manifest = normalize(doc);
+    return exclusive(async () => {
+      const current = rules.get(spec.name);
+      if (current && jsonEqual(current.manifest, manifest)) return { record: current, created: false, changed: false };
+      const created = current === undefined && (await store.get(spec.name)) === undefined;
+      return { record: await write(spec, manifest), created, changed: true };
+    });
+  }
+
+  async function create(doc: unknown): Promise<RuleRecord> {
+    const spec = parseRuleManifest(doc, context);
+    const manifest = normalize(doc);
+    return exclusive(async () => {
+      if (rules.has(spec.name) || (await store.get(spec.name)) !== undefined) {
+        throw new HomeostatError(
+          ErrorCode.CONFLICT,
+          `rule '${spec.name}' already exists; replace it with PUT /v1/rules/${spec.name} or \`homeostat apply -f\`, or delete it first`,
+          { details: { name: spec.name } },
+        );
+      }
+      return write(spec, manifest);
+    });
+  }
+
+  async function remove(name: string): Promise<boolean> {
+    return exclusive(async () => {
+      const removed = await store.delete(name);
+      if (rules.delete(name)) options.onChange(name, undefined);
+      return removed;
+    });
+  }
+
+  async function setEnabled(name: string, enabled: boolean): Promise<RuleRecord> {
+    return exclusive(async () => {
+      const current = rules.get(name);
+      if (!current) throw ruleNotFound(name);
+      if (current.spec.enabled === enabled) return current;
+      const spec = current.manifest.spec as Record<string, unknown>;
+      const manifest = { ...current.manifest, spec: { ...spec, enabled } };
+      return write(Object.freeze({ ...current.spec, enabled }), manifest);
+    });
+  }
+
+  return {
+    load: () => exclusive(load),
+    apply,
+    create,
+    get: async (name) => rules.get(name),
+    list: async () => [...rules.values()].sort((a, b) => (a.spec.name < b.spec.name ? -1 : 1)),
+    delete: remove,
+    setEnabled,
+    test: (pattern, event) => testPattern(pattern, event, context.patternLimits),
+  };
+}
