@@ -4,14 +4,21 @@ import type { Logger } from 'pino';
 import { hasScope, verifyToken } from '../auth/tokens.js';
 import type { Clock } from '../core/clock.js';
 import { ErrorCode, HomeostatError } from '../core/errors.js';
+import type { DeliveryAdmin } from '../engine/delivery-admin.js';
+import type { EngineOperations } from '../engine/operations.js';
+import type { RuleService } from '../engine/rule-service.js';
 import type { Ingestor } from '../ingest/ingest.js';
 import type { SchemaRegistry } from '../ingest/schema-registry.js';
 import type { EventLog } from '../ports/event-log.js';
 import type { Scope, TokenStore } from '../ports/token-store.js';
+import { registerDlqRoutes } from './dlq-routes.js';
 import { sendError, statusOf, toHomeostatError } from './errors.js';
 import { registerEventsRoutes } from './events-routes.js';
+import { registerOperationsRoutes } from './operations-routes.js';
+import { registerRuleRoutes } from './rules-routes.js';
 import { registerSchemaRoutes } from './schemas-routes.js';
 import { registerTokenRoutes } from './tokens-routes.js';
+import { registerTraceRoutes } from './trace-routes.js';
 
 export interface ApiDeps {
   readonly log: EventLog;
@@ -25,6 +32,12 @@ export interface ApiDeps {
   readonly maxDepth: number;
   /** Reasons the server is not ready; empty when ready. */
   readonly notReady: () => readonly string[];
+  /** Dead letters and trace (/v1/dlq, /v1/events/:id/trace); those routes exist only when set. */
+  readonly deliveries?: DeliveryAdmin;
+  /** Rules (/v1/rules); those routes exist only when set. */
+  readonly rules?: RuleService;
+  /** Replay and backtest (/v1/replay, /v1/backtest); those routes exist only when set. */
+  readonly operations?: EngineOperations;
 }
 
 declare module 'fastify' {
@@ -85,5 +98,11 @@ export function createApiServer(deps: ApiDeps): FastifyInstance {
   registerEventsRoutes(app, deps);
   registerSchemaRoutes(app, deps.schemas);
   registerTokenRoutes(app, deps.tokens, deps.clock);
+  if (deps.rules) registerRuleRoutes(app, deps.rules, { maxDepth: deps.maxDepth });
+  if (deps.deliveries) {
+    registerDlqRoutes(app, deps.deliveries, deps.clock);
+    registerTraceRoutes(app, deps.deliveries);
+  }
+  if (deps.operations) registerOperationsRoutes(app, deps.operations, deps.clock);
   return app;
 }

@@ -34,8 +34,8 @@ export interface HomeostatClient {
   send<T = unknown>(method: string, path: string, options?: RequestOptions): Promise<ApiResponse<T>>;
   /** Sends a request; throws a HomeostatError built from the error body on a non-2xx status. */
   request<T = unknown>(method: string, path: string, options?: RequestOptions): Promise<ApiResponse<T>>;
-  /** Opens a streaming GET; the caller reads `body`. Throws on a non-2xx status. */
-  open(path: string, options?: RequestOptions): Promise<Response>;
+  /** Opens a streaming response (GET unless `method`); the caller reads `body`. Throws on a non-2xx status. */
+  open(path: string, options?: RequestOptions, method?: string): Promise<Response>;
 }
 
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
@@ -55,8 +55,8 @@ export function createClient(options: ClientOptions): HomeostatClient {
       if (res.status >= 400) throw httpError(res, options.token);
       return res as ApiResponse<never>;
     },
-    async open(path, opts) {
-      const res = await fetchRaw('GET', path, opts);
+    async open(path, opts, method = 'GET') {
+      const res = await fetchRaw(method, path, opts);
       if (res.status >= 400) throw httpError(await readResponse(res), options.token);
       return res;
     },

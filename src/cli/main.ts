@@ -1,10 +1,16 @@
 /** @module The `homeostat` command line: builds the command tree and turns failures into exit codes. */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { registerApply } from './apply.js';
+import { registerDelete } from './delete.js';
+import { registerDeliveryCommands } from './dlq.js';
 import { registerEmit } from './emit.js';
 import { registerEvents } from './events.js';
+import { registerGet } from './get.js';
+import { registerOperations } from './operations.js';
 import { examples } from './options.js';
 import { ExitCode, exitCodeFor, formatError, note } from './output.js';
+import { registerRules } from './rules.js';
 import { registerSchemas } from './schemas.js';
 import { registerTail } from './tail.js';
 import { registerTokens } from './tokens.js';
@@ -42,6 +48,12 @@ export function buildProgram(): Command {
   registerEvents(program);
   registerSchemas(program);
   registerTokens(program);
+  registerApply(program);
+  registerGet(program);
+  registerDelete(program);
+  registerRules(program);
+  registerDeliveryCommands(program);
+  registerOperations(program);
   examples(program, [
     'homeostat up --data-dir ./data',
     'homeostat emit --type host.cpu.high --subject web-1 --data \'{"cpu":97}\'',
@@ -72,7 +84,8 @@ function handleError(err: unknown): number {
     // Commander has already printed its message through outputError.
     return CLEAN_EXITS.has(err.code) ? ExitCode.ok : ExitCode.usage;
   }
-  note(formatError(err));
+  // `details.quiet`: the command already said everything (e.g. `rules test` printing "no match").
+  if ((err as { details?: { quiet?: unknown } }).details?.quiet !== true) note(formatError(err));
   if (process.env.HOMEOSTAT_DEBUG && err instanceof Error) note(err.stack ?? '');
   return exitCodeFor(err);
 }

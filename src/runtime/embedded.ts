@@ -1,14 +1,20 @@
 /** @module The embedded runtime: one process, SQLite log and state in the data directory. */
 import { join } from 'node:path';
 import { type Logger, pino } from 'pino';
+import { createTargetRegistry } from '../actions/registry.js';
 import { createApiServer } from '../api/server.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { ErrorCode, HomeostatError } from '../core/errors.js';
+import { createEngine } from '../engine/engine.js';
+import { createOperations } from '../engine/operations.js';
+import { createRuleService, ruleValidationContext } from '../engine/rule-service.js';
 import { createIngestor } from '../ingest/ingest.js';
 import { createSchemaRegistry } from '../ingest/schema-registry.js';
 import { createSqliteEventLog } from '../log/sqlite/event-log.js';
 import type { EventLog } from '../ports/event-log.js';
 import type { TokenStore } from '../ports/token-store.js';
+import { createSqliteDeliveryStore } from '../store/sqlite/delivery-store.js';
+import { createSqliteRuleStore } from '../store/sqlite/rule-store.js';
 import { createSqliteSchemaStore } from '../store/sqlite/schema-store.js';
 import { openStateDatabase } from '../store/sqlite/state.js';
 import { createSqliteTokenStore } from '../store/sqlite/token-store.js';
@@ -73,12 +79,37 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
   const log = options.decorateLog ? options.decorateLog(sqliteLog) : sqliteLog;
   const schemas = await createSchemaRegistry(createSqliteSchemaStore(stateDb, clock));
   const ingestor = createIngestor({ log, schemas, limits: config.ingest });
+  const publish = async (events: readonly unknown[]) =>
+    (await ingestor.ingest({ entries: events, batch: true, bodyBytes: Number.POSITIVE_INFINITY })).results;
+  const actions = createTargetRegistry({ logger, clock, exec: config.actions.exec, publish });
+  const engine = createEngine({
+    log,
+    store: createSqliteDeliveryStore(stateDb, clock),
+    targets: actions,
+    clock,
+    onError: (err) => logger.error({ err }, 'rules engine error'),
+  });
+  const context = ruleValidationContext(actions);
+  const rules = createRuleService({
+    store: createSqliteRuleStore(stateDb, clock),
+    clock,
+    context,
+    onChange: (name, spec) => {
+      logger.debug({ rule: name, enabled: spec?.enabled }, 'rule changed');
+      engine.setRule(name, spec);
+    },
+    onInvalid: (name, err) =>
+      logger.warn({ rule: name, err }, `rule ${name} no longer validates and is not active; re-apply or delete it`),
+  });
   let state: 'starting' | 'ready' | 'closing' = 'starting';
   const app = createApiServer({
     log,
     ingestor,
     schemas,
     tokens,
+    rules,
+    deliveries: engine.admin,
+    operations: createOperations(engine, context),
     clock,
     logger,
     authRequired: config.authRequired,
@@ -95,13 +126,17 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
   retention.unref();
 
   try {
+    await rules.load();
+    await engine.start();
     await app.listen({ host: config.server.host, port: config.server.port });
   } catch (cause) {
     clearInterval(retention);
     await app.close();
+    await engine.close();
+    await actions.close();
     await log.close();
     stateDb.close();
-    throw listenError(cause, config);
+    throw cause instanceof HomeostatError ? cause : listenError(cause, config);
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
@@ -117,6 +152,8 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
       state = 'closing';
       clearInterval(retention);
       await app.close();
+      await engine.close();
+      await actions.close();
       await log.close();
       stateDb.close();
     },

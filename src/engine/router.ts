@@ -1,0 +1,185 @@
+/**
+ * @module The router: follows the log from its committed offset, matches each event against
+ * every enabled rule (one compiled matcher) and hands (event, rule, target) jobs to the
+ * dispatcher. Its offset is committed only up to the first event whose jobs' first outcome is
+ * not yet durable, so after a crash every unfinished event is read again (idempotency skips the
+ * finished ones).
+ */
+import type { Clock } from '../core/clock.js';
+import { createMatcher, type Matcher } from '../core/pattern/index.js';
+import type { RuleSpec } from '../core/rules/types.js';
+import type { DeliveryStore } from '../ports/delivery-store.js';
+import type { EventLog, LogRecord } from '../ports/event-log.js';
+import type { DeliveryJob, Dispatcher } from './dispatcher.js';
+import type { StateWriter } from './state-writer.js';
+
+export const ROUTER_CONSUMER = 'router';
+
+export interface RouterOptions {
+  readonly log: EventLog;
+  readonly dispatcher: Dispatcher;
+  readonly writer: StateWriter;
+  readonly store: DeliveryStore;
+  readonly clock: Clock;
+  /** Pause reading while the dispatcher holds this many jobs. Default 20,000. */
+  readonly maxBacklog?: number;
+  /** How often the offset is committed. Default 200 ms. */
+  readonly commitIntervalMs?: number;
+  readonly onError?: (err: unknown) => void;
+}
+
+export interface Router {
+  /** Adds, replaces, or (undefined or disabled) removes a rule; takes effect for the next event. */
+  setRule(name: string, spec: RuleSpec | undefined): void;
+  /** The current spec of an enabled rule. */
+  rule(name: string): RuleSpec | undefined;
+  start(): Promise<void>;
+  /** Offset of the next event to route. */
+  readonly position: number;
+  readonly stats: { readonly routed: number; readonly matched: number };
+  close(): Promise<void>;
+}
+
+interface Outstanding {
+  readonly offset: number;
+  remaining: number;
+}
+
+class RouterImpl implements Router {
+  private readonly matcher: Matcher<string> = createMatcher<string>();
+  private readonly rules = new Map<string, RuleSpec>();
+  private readonly outstanding: Outstanding[] = [];
+  private next = 0;
+  private committed = -1;
+  private readonly abort = new AbortController();
+  private loop: Promise<void> | undefined;
+  private commitTimer: ReturnType<typeof setInterval> | undefined;
+  readonly stats = { routed: 0, matched: 0 };
+
+  constructor(private readonly o: RouterOptions) {}
+
+  get position(): number {
+    return this.next;
+  }
+
+  setRule(name: string, spec: RuleSpec | undefined): void {
+    if (spec?.enabled) {
+      this.rules.set(name, spec);
+      this.matcher.set(name, spec.match);
+    } else {
+      this.rules.delete(name);
+      this.matcher.delete(name);
+    }
+  }
+
+  rule(name: string): RuleSpec | undefined {
+    return this.rules.get(name);
+  }
+
+  async start(): Promise<void> {
+    const { log } = this.o;
+    const stored = await log.committedOffset(ROUTER_CONSUMER);
+    // A new router starts at the end of the log: rules act on events from now on.
+    this.next = stored ?? (await log.stats()).nextOffset;
+    if (stored === undefined) await log.commitOffset(ROUTER_CONSUMER, this.next);
+    this.committed = this.next;
+    this.commitTimer = setInterval(() => void this.commit(), this.o.commitIntervalMs ?? 200);
+    this.loop = this.follow();
+  }
+
+  private async follow(): Promise<void> {
+    const maxBacklog = this.o.maxBacklog ?? 20_000;
+    try {
+      for await (const record of this.o.log.follow({ from: this.next, signal: this.abort.signal })) {
+        this.route(record);
+        if (this.o.dispatcher.backlog >= maxBacklog) await this.o.dispatcher.whenBelow(maxBacklog / 2);
+      }
+    } catch (err) {
+      if (!this.abort.signal.aborted) this.o.onError?.(err);
+    }
+  }
+
+  /** Matches one event and submits its jobs. */
+  route(record: LogRecord): void {
+    this.stats.routed++;
+    const names = this.matcher.match(record.event);
+    const entry: Outstanding = { offset: record.offset, remaining: 0 };
+    const settled = () => {
+      entry.remaining--;
+      if (entry.remaining === 0) this.advance();
+    };
+    const jobs: DeliveryJob[] = [];
+    for (const name of names) {
+      const spec = this.rules.get(name);
+      if (!spec) continue;
+      this.stats.matched++;
+      this.trace(record, name);
+      for (const target of spec.targets) {
+        jobs.push({
+          record,
+          rule: name,
+          target: target.id,
+          key: { source: record.event.source, id: record.event.id, rule: name, target: target.id },
+          attempts: 0,
+          firstSeenAt: record.appendedAt,
+          replayed: false,
+          redriven: false,
+          checked: false,
+          settled,
+        });
+      }
+    }
+    entry.remaining = jobs.length;
+    if (jobs.length > 0) this.outstanding.push(entry);
+    this.next = record.offset + 1;
+    if (jobs.length === 0 && this.outstanding.length === 0) return;
+    for (const job of jobs) this.o.dispatcher.submit(job);
+  }
+
+  private trace(record: LogRecord, rule: string): void {
+    const entry = {
+      source: record.event.source,
+      id: record.event.id,
+      offset: record.offset,
+      at: this.o.clock.now(),
+      kind: 'matched' as const,
+      rule,
+    };
+    this.o.writer.write([{ kind: 'trace', entry }]).catch((err: unknown) => this.o.onError?.(err));
+  }
+
+  private advance(): void {
+    while (this.outstanding.length > 0 && this.outstanding[0]!.remaining === 0) this.outstanding.shift();
+  }
+
+  /** The offset below which every event's jobs have a durable first outcome. */
+  private safeOffset(): number {
+    return this.outstanding[0]?.offset ?? this.next;
+  }
+
+  private async commit(): Promise<void> {
+    const safe = this.safeOffset();
+    if (safe <= this.committed) return;
+    try {
+      await this.o.log.commitOffset(ROUTER_CONSUMER, safe);
+      this.committed = safe;
+    } catch (err) {
+      this.o.onError?.(err);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.abort.abort();
+    if (this.commitTimer) clearInterval(this.commitTimer);
+    await this.loop;
+  }
+
+  /** After the dispatcher has drained: commit what is safe. */
+  async finalCommit(): Promise<void> {
+    await this.commit();
+  }
+}
+
+export function createRouter(options: RouterOptions): Router & { finalCommit(): Promise<void> } {
+  return new RouterImpl(options);
+}

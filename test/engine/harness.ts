@@ -1,0 +1,150 @@
+/** @module Engine test harness: a real SQLite log and state DB, the real actions, a local HTTP sink. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { createTargetRegistry } from '../../src/actions/registry.js';
+import { validateAction } from '../../src/actions/registry.js';
+import { systemClock } from '../../src/core/clock.js';
+import type { CloudEvent } from '../../src/core/event.js';
+import { parseRuleManifest } from '../../src/core/rules/manifest.js';
+import type { RuleSpec } from '../../src/core/rules/types.js';
+import { createEngine, type Engine } from '../../src/engine/engine.js';
+import { createSqliteEventLog } from '../../src/log/sqlite/event-log.js';
+import type { EventLog } from '../../src/ports/event-log.js';
+import { createSqliteDeliveryStore } from '../../src/store/sqlite/delivery-store.js';
+import { openStateDatabase } from '../../src/store/sqlite/state.js';
+
+export interface SinkRequest {
+  readonly key: string;
+  readonly eventId: string;
+  readonly attempt: number;
+  readonly body: unknown;
+  readonly headers: IncomingMessage['headers'];
+}
+
+/** A local HTTP endpoint; `respond` decides each answer (default 200). */
+export interface Sink {
+  readonly url: string;
+  readonly requests: SinkRequest[];
+  respond: (req: SinkRequest, res: ServerResponse) => void;
+  close(): Promise<void>;
+}
+
+export async function startSink(): Promise<Sink> {
+  const requests: SinkRequest[] = [];
+  const sink = {
+    url: '',
+    requests,
+    respond: (_req: SinkRequest, res: ServerResponse) => void res.writeHead(200).end('ok'),
+    close: () => Promise.resolve(),
+  };
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const r: SinkRequest = {
+        key: String(req.headers['idempotency-key']),
+        eventId: String(req.headers['homeostat-event-id']),
+        attempt: Number(req.headers['homeostat-attempt']),
+        body: text ? (JSON.parse(text) as unknown) : undefined,
+        headers: req.headers,
+      };
+      requests.push(r);
+      sink.respond(r, res);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  sink.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  sink.close = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  server.keepAliveTimeout = 1000;
+  return sink;
+}
+
+export interface TestEngine {
+  readonly engine: Engine;
+  readonly log: EventLog;
+  readonly dir: string;
+  /** Parses and feeds a Rule manifest. */
+  apply(manifest: Record<string, unknown>): RuleSpec;
+  publish(events: Partial<CloudEvent>[]): Promise<void>;
+  /** Closes everything (the data stays in `dir` for a restart). */
+  stop(): Promise<void>;
+  /** Removes the data directory. */
+  remove(): void;
+}
+
+let n = 0;
+export function testEvent(overrides: Partial<CloudEvent> = {}): CloudEvent {
+  n += 1;
+  return {
+    specversion: '1.0',
+    id: `e-${process.pid}-${n}`,
+    source: '/engine-test',
+    type: 'test.event',
+    data: { n },
+    ...overrides,
+  };
+}
+
+export async function startEngine(dir = mkdtempSync(join(tmpdir(), 'homeostat-engine-'))): Promise<TestEngine> {
+  const log = await createSqliteEventLog({ path: join(dir, 'events.db'), writerThread: false });
+  const db = openStateDatabase({ path: join(dir, 'state.db'), fsync: 'normal' });
+  const store = createSqliteDeliveryStore(db);
+  const publish = async (events: readonly CloudEvent[]) =>
+    (await log.append(events)).map((r) => ({ status: r.status }) as const);
+  const targets = createTargetRegistry({
+    logger: pino({ level: 'silent' }),
+    publish,
+    exec: { allow: {} },
+    clock: systemClock,
+  });
+  const engine = createEngine({
+    log,
+    store,
+    targets,
+    clock: systemClock,
+    onError: (err) => console.error('engine error', err),
+  });
+  await engine.start();
+  const ctx = { validateAction: validateAction(targets), knownActions: [...targets.keys()] };
+  return {
+    engine,
+    log,
+    dir,
+    apply(manifest) {
+      const spec = parseRuleManifest({ apiVersion: 'homeostat/v1', kind: 'Rule', ...manifest }, ctx);
+      engine.setRule(spec.name, spec);
+      return spec;
+    },
+    async publish(events) {
+      await log.append(events.map((e) => testEvent(e)));
+    },
+    async stop() {
+      await engine.close();
+      await targets.close();
+      await log.close();
+      db.close();
+    },
+    remove() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls `check` until it returns true (tests wait for behaviour, not for a fixed time). */
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`timed out waiting for: ${what}`);
+}
