@@ -59,7 +59,6 @@ class CompiledMatcher<Id> implements Matcher<Id> {
   private values: Leaf[][] = [];
   private memberships: Membership[][] = [];
   private readonly slotArrays: boolean[] = [];
-  private readonly touched: number[] = [];
   private readonly slotIndex: (PathIndex | undefined)[] = [];
   private readonly freeSlots: number[] = [];
 
@@ -147,6 +146,8 @@ class CompiledMatcher<Id> implements Matcher<Id> {
       this.values[slot] = [];
       this.memberships[slot] = [];
       this.slotArrays[slot] = false;
+      this.slotEpoch[slot] = 0;
+      this.slotCount[slot] = 0;
       this.trie.add(path, slot);
     }
     return entry;
@@ -182,6 +183,7 @@ class CompiledMatcher<Id> implements Matcher<Id> {
     this.epoch = 1;
     this.condEpoch.fill(0);
     this.branchEpoch.fill(0);
+    this.slotEpoch.fill(0);
     this.ruleEpoch.fill(0);
   }
 
@@ -212,13 +214,28 @@ class CompiledMatcher<Id> implements Matcher<Id> {
 
   /** Records one leaf value and counts the conditions it satisfies. */
   readonly onValue = (slot: number, value: Leaf, membership: Membership): void => {
-    const values = this.values[slot]!;
-    if (values.length === 0) this.touched.push(slot);
-    values.push(value);
-    this.memberships[slot]!.push(membership);
+    // Slots are reset lazily: a slot whose stamp is old holds last event's values.
+    const n = this.slotEpoch[slot] === this.epoch ? this.slotCount[slot]! : this.touch(slot);
+    this.values[slot]![n] = value;
+    this.memberships[slot]![n] = membership;
+    this.slotCount[slot] = n + 1;
     if (membership.length > 0) this.slotArrays[slot] = true;
     this.slotIndex[slot]!.hits(value, this.hit);
   };
+
+  private touch(slot: number): number {
+    this.slotEpoch[slot] = this.epoch;
+    this.slotArrays[slot] = false;
+    return 0;
+  }
+
+  private readonly slotEpoch: number[] = [];
+  private readonly slotCount: number[] = [];
+
+  /** Values recorded at `slot` for the current event. */
+  private countAt(slot: number): number {
+    return this.slotEpoch[slot] === this.epoch ? this.slotCount[slot]! : 0;
+  }
 
   private readonly hit = (cond: number): void => {
     const epoch = this.epoch;
@@ -234,29 +251,25 @@ class CompiledMatcher<Id> implements Matcher<Id> {
 
   private finish(): Id[] {
     const out: Id[] = [];
-    const epoch = this.epoch;
-    const accept = (b: number): void => {
-      const info = this.branches[b]!;
-      if (this.ruleEpoch[info.rule] === epoch) return;
-      if (this.needsSearch(info) && !searchBranch(info.branch, this.flatView).matched) return;
-      this.ruleEpoch[info.rule] = epoch;
-      out.push(this.ruleIds[info.rule]!);
-    };
-    for (const b of this.candidates) accept(b);
-    for (const b of this.alwaysCheck) accept(b);
-    for (const slot of this.touched) {
-      this.values[slot]!.length = 0;
-      this.memberships[slot]!.length = 0;
-      this.slotArrays[slot] = false;
-    }
-    this.touched.length = 0;
+    const candidates = this.candidates;
+    for (let i = 0; i < candidates.length; i++) this.accept(candidates[i]!, out);
+    if (this.alwaysCheck.size > 0) for (const b of this.alwaysCheck) this.accept(b, out);
     this.arrayIds = 0;
     return out;
   }
 
+  private accept(b: number, out: Id[]): void {
+    const info = this.branches[b]!;
+    const epoch = this.epoch;
+    if (this.ruleEpoch[info.rule] === epoch) return;
+    if (this.needsSearch(info) && !searchBranch(info.branch, this.flatView).matched) return;
+    this.ruleEpoch[info.rule] = epoch;
+    out.push(this.ruleIds[info.rule]!);
+  }
+
   private needsSearch(info: BranchInfo): boolean {
     if (info.verifyAlways) return true;
-    for (const slot of info.slots) if (this.slotArrays[slot]) return true;
+    for (const slot of info.slots) if (this.countAt(slot) > 0 && this.slotArrays[slot]) return true;
     return false;
   }
 
@@ -264,9 +277,12 @@ class CompiledMatcher<Id> implements Matcher<Id> {
     get: (path: string): FlatValue[] | undefined => {
       const entry = this.paths.get(path);
       if (!entry) return undefined;
+      const count = this.countAt(entry.slot);
       const values = this.values[entry.slot]!;
       const memberships = this.memberships[entry.slot]!;
-      return values.map((value, i) => ({ value, membership: memberships[i]! }));
+      const out: FlatValue[] = [];
+      for (let i = 0; i < count; i++) out.push({ value: values[i]!, membership: memberships[i]! });
+      return out;
     },
   };
 }
