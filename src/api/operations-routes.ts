@@ -38,12 +38,23 @@ export function registerOperationsRoutes(app: FastifyInstance, ops: EngineOperat
     const samples = intParam(q, 'samples', 0, 1_000);
     const stream = (req.headers.accept ?? '').includes('application/x-ndjson');
     if (!stream) return ops.backtest(req.body, r, { samples });
-    // Streaming: one JSON line per progress step, then the report; errors as a final line.
+    // Streaming: one JSON line per progress step, then the report. The stream starts with the first
+    // line, so an invalid manifest (rejected before any progress) is still an ordinary 4xx answer;
+    // an error after that is a final `{"error": ...}` line.
     const controller = new AbortController();
-    req.raw.on('close', () => controller.abort());
-    reply.hijack();
-    reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
-    const line = (v: unknown) => reply.raw.write(`${JSON.stringify(v)}\n`);
+    // The response's close, not the request's: the request closes as soon as its body is read.
+    reply.raw.on('close', () => {
+      if (!reply.raw.writableEnded) controller.abort();
+    });
+    let started = false;
+    const line = (v: unknown) => {
+      if (!started) {
+        started = true;
+        reply.hijack();
+        reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+      }
+      reply.raw.write(`${JSON.stringify(v)}\n`);
+    };
     try {
       const report = await ops.backtest(req.body, r, {
         samples,
@@ -52,6 +63,7 @@ export function registerOperationsRoutes(app: FastifyInstance, ops: EngineOperat
       });
       line({ report });
     } catch (err) {
+      if (!started) throw err;
       const e = err instanceof HomeostatError ? err : new HomeostatError(ErrorCode.INTERNAL, (err as Error).message);
       line({ error: e.toJSON() });
     }

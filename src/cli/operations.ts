@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { ErrorCode, HomeostatError } from '../core/errors.js';
 import type { BacktestReport } from '../engine/backtest.js';
 import type { ReplayReport } from '../engine/replay.js';
-import { readManifestFiles } from './manifest-files.js';
+import { reportProblems } from './apply.js';
+import { type ManifestDocument, readManifestFiles } from './manifest-files.js';
 import { type ClientFlags, clientFrom, examples, parseIntFlag, withClientOptions } from './options.js';
 import { note, out, printJson, usageError } from './output.js';
 
@@ -42,16 +43,43 @@ export function registerOperations(program: Command): void {
   examples(replay, ['homeostat replay --since 2h --rule page-on-5xx']);
 }
 
-function readRule(file: string): unknown {
+function readRule(file: string): ManifestDocument {
   const { documents, errors } = readManifestFiles([file]);
   if (errors.length > 0) throw usageError(errors.map((e) => `${e.where}: ${e.message}`).join('; '));
   if (documents.length !== 1) throw usageError(`${file}: give exactly one Rule manifest (found ${documents.length})`);
-  return documents[0]!.value;
+  return documents[0]!;
+}
+
+/**
+ * A rule the server rejected: each problem printed as `file:line:col: pointer: reason` (like
+ * `apply`), then one summary error. Other errors (e.g. a bad --since) pass through unchanged.
+ */
+function locateRuleProblems(doc: ManifestDocument, err: unknown): unknown {
+  if (!(err instanceof HomeostatError) || err.code !== ErrorCode.INVALID || err.problems.length === 0) return err;
+  if (!err.problems.every((p) => p.pointer === '' || p.pointer.startsWith('/'))) return err;
+  reportProblems(doc, err, 'rule');
+  return new HomeostatError(ErrorCode.INVALID, `${doc.file}: the rule is invalid (see above); nothing was run`);
 }
 
 async function runBacktest(flags: BacktestFlags): Promise<void> {
-  const manifest = readRule(flags.file);
+  const doc = readRule(flags.file);
   const samples = parseIntFlag('--samples', flags.samples, 0, 1000);
+  let report: BacktestReport;
+  try {
+    report = await streamBacktest(flags, doc.value, samples);
+  } catch (err) {
+    throw locateRuleProblems(doc, err);
+  }
+  if (flags.json) printJson(report);
+  else printBacktest(report);
+}
+
+/** Runs the backtest with progress lines on stderr; resolves with the report. */
+async function streamBacktest(
+  flags: BacktestFlags,
+  manifest: unknown,
+  samples: number | undefined,
+): Promise<BacktestReport> {
   const res = await clientFrom(flags).open(
     '/v1/backtest',
     {
@@ -83,8 +111,7 @@ async function runBacktest(flags: BacktestFlags): Promise<void> {
   }
   if (progress) process.stderr.write('\n');
   if (!report) throw new HomeostatError(ErrorCode.UNAVAILABLE, 'the server ended the backtest without a report');
-  if (flags.json) printJson(report);
-  else printBacktest(report);
+  return report;
 }
 
 async function* lines(res: Response): AsyncGenerator<string> {

@@ -3,7 +3,7 @@ import type { Clock } from '../core/clock.js';
 import { partitionKeyOf } from '../core/event.js';
 import type { DeadLetter, DeliveryStore } from '../ports/delivery-store.js';
 import type { DeadLetterSelector, DeliveryAdmin, PurgeResult, RedriveResult } from './delivery-admin.js';
-import type { Dispatcher } from './dispatcher.js';
+import { type Dispatcher, targetOfKey } from './dispatcher.js';
 import type { StateWriter } from './state-writer.js';
 
 export interface DeliveryAdminOptions {
@@ -72,11 +72,11 @@ export function createDeliveryAdmin(o: DeliveryAdminOptions): DeliveryAdmin {
             event: letter.event,
           },
           rule: letter.key.rule,
-          target: letter.key.target.split('#')[0]!,
+          target: targetOfKey(letter.key.target),
           key: letter.key,
           attempts: 0,
           firstSeenAt: now,
-          replayed: letter.key.target.includes('#'),
+          replayed: targetOfKey(letter.key.target) !== letter.key.target,
           redriven: true,
           checked: true,
         });

@@ -209,7 +209,7 @@ class DispatcherImpl implements Dispatcher {
     if (status === undefined) return false;
     // delivered / dead: finished before (a restart re-read the event); pending: restored from the store.
     this.trace(job, 'skipped', { reason: `already ${status}` });
-    job.settled?.();
+    settle(job);
     return true;
   }
 
@@ -246,7 +246,7 @@ class DispatcherImpl implements Dispatcher {
       ];
       if (outcome.emitted?.length) changes.push(this.traceChange(job, 'emitted', { events: outcome.emitted }));
       await this.o.writer.write(changes);
-      job.settled?.();
+      settle(job);
       return this.release(lane, job);
     }
     // Only failures the target may recover from count: a burst of bad events must not pause a healthy target.
@@ -268,7 +268,7 @@ class DispatcherImpl implements Dispatcher {
       attemptTrace,
       this.traceChange(job, 'retry-scheduled', { error: outcome.error, delayMs: decision.at - now }),
     ]);
-    job.settled?.();
+    settle(job);
     this.scheduleRetry(job, decision.at);
   }
 
@@ -298,7 +298,7 @@ class DispatcherImpl implements Dispatcher {
       { kind: 'dead', letter },
       this.traceChange(job, 'dead-lettered', { reason: end.reason, error: end.error }),
     ]);
-    job.settled?.();
+    settle(job);
     if (lane) this.release(lane, job);
   }
 
@@ -355,7 +355,7 @@ class DispatcherImpl implements Dispatcher {
       const job: DeliveryJob = {
         record: record ?? expiredRecord(p.key, p.offset),
         rule: p.key.rule,
-        target: p.key.target,
+        target: targetOfKey(p.key.target),
         key: p.key,
         attempts: p.attempts,
         firstSeenAt: record?.appendedAt ?? 0,
@@ -424,6 +424,24 @@ class DispatcherImpl implements Dispatcher {
   private trace(job: DeliveryJob, kind: TraceEntry['kind'], detail?: Record<string, unknown>): void {
     this.o.writer.write([this.traceChange(job, kind, detail)]).catch((err: unknown) => this.o.onError?.(err));
   }
+}
+
+/** Tells the router once that the job's first outcome is durable. */
+function settle(job: DeliveryJob): void {
+  const settled = job.settled;
+  job.settled = undefined;
+  settled?.();
+}
+
+/** The key target of a replay's deliveries: `<target>#replay-<id>`, so each replay is delivered once. */
+export function replayTarget(target: string, replayId: string): string {
+  return `${target}#replay-${replayId}`;
+}
+
+/** The target id a delivery key's target names (replay suffix removed). */
+export function targetOfKey(keyTarget: string): string {
+  const at = keyTarget.indexOf('#replay-');
+  return at < 0 ? keyTarget : keyTarget.slice(0, at);
 }
 
 function gone(job: DeliveryJob): SerializedError {

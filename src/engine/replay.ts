@@ -8,7 +8,7 @@ import { ErrorCode, HomeostatError } from '../core/errors.js';
 import { createMatcher } from '../core/pattern/index.js';
 import type { RuleSpec } from '../core/rules/types.js';
 import type { EventLog } from '../ports/event-log.js';
-import type { Dispatcher } from './dispatcher.js';
+import { type Dispatcher, replayTarget } from './dispatcher.js';
 import { type LogRange, readRange } from './log-range.js';
 
 export interface ReplayOptions {
@@ -53,7 +53,7 @@ export async function runReplay(o: ReplayOptions): Promise<ReplayReport> {
             source: record.event.source,
             id: record.event.id,
             rule: name,
-            target: `${target.id}#replay-${o.replayId}`,
+            target: replayTarget(target.id, o.replayId),
           };
           o.dispatcher.submit({
             record,

@@ -34,6 +34,12 @@ export interface EmbeddedOptions {
   readonly decorateLog?: (log: EventLog) => EventLog;
 }
 
+/**
+ * How long delivered keys (idempotency) and trace entries are kept: 7 days. Dead letters and
+ * pending retries are kept until handled.
+ */
+export const DELIVERY_HISTORY_MS = 7 * 86_400_000;
+
 /** File names inside the data directory. */
 export const DataFiles = { log: 'events.db', state: 'state.db' } as const;
 
@@ -82,9 +88,10 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
   const publish = async (events: readonly unknown[]) =>
     (await ingestor.ingest({ entries: events, batch: true, bodyBytes: Number.POSITIVE_INFINITY })).results;
   const actions = createTargetRegistry({ logger, clock, exec: config.actions.exec, publish });
+  const deliveryStore = createSqliteDeliveryStore(stateDb, clock);
   const engine = createEngine({
     log,
-    store: createSqliteDeliveryStore(stateDb, clock),
+    store: deliveryStore,
     targets: actions,
     clock,
     onError: (err) => logger.error({ err }, 'rules engine error'),
@@ -121,6 +128,10 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
     log.enforceRetention().then(
       ({ removed }) => removed > 0 && logger.info({ removed }, 'retention removed events'),
       (err: unknown) => logger.error({ err }, 'retention failed'),
+    );
+    deliveryStore.prune(clock.now() - DELIVERY_HISTORY_MS).then(
+      (removed) => removed > 0 && logger.info({ removed }, 'pruned delivery history'),
+      (err: unknown) => logger.error({ err }, 'pruning delivery history failed'),
     );
   }, config.log.retentionIntervalMs);
   retention.unref();

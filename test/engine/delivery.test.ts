@@ -161,3 +161,42 @@ describe('delivery', () => {
     expect(sink.requests.map((r) => r.eventId)).toEqual(['g1', 'g3', 'g5']);
   });
 });
+
+describe('router offset', () => {
+  it('does not commit past an event while one of its deliveries has no durable outcome', async () => {
+    let releaseSlow: () => void = () => undefined;
+    sink.respond = (req, res) => {
+      if (req.headers['homeostat-target'] === 'slow') releaseSlow = () => res.writeHead(200).end();
+      else res.writeHead(req.attempt < 3 ? 503 : 200).end();
+    };
+    t.apply({
+      metadata: { name: 'two' },
+      spec: {
+        match: { type: ['test.event'] },
+        targets: [
+          {
+            name: 'flaky',
+            action: 'http',
+            with: { url: sink.url },
+            retry: { backoff: { initial: '1ms', max: '2ms' } },
+          },
+          { name: 'slow', action: 'http', with: { url: sink.url }, timeout: '1m' },
+        ],
+      },
+    });
+    await t.publish([{ id: 'h1' }]);
+    const [record] = await t.log.read({ limit: 1_000 }).then((rs) => rs.filter((r) => r.event.id === 'h1'));
+    await eventually(
+      async () => (await t.engine.admin.trace('h1')).some((e) => e.kind === 'delivered'),
+      'flaky delivered',
+    );
+    // Several commit intervals pass while the slow delivery is still in flight.
+    await new Promise((r) => setTimeout(r, 700));
+    expect(await t.log.committedOffset('router')).toBeLessThanOrEqual(record!.offset);
+    releaseSlow();
+    await eventually(
+      async () => ((await t.log.committedOffset('router')) ?? 0) > record!.offset,
+      'offset committed past the event',
+    );
+  });
+});

@@ -13,8 +13,8 @@ import { type FlatValue, type Membership, searchBranch } from './flatten.js';
 import { JsonScanner } from './json-select.js';
 import { PathIndex } from './path-index.js';
 import { type PathNode, PathTrie } from './path-trie.js';
-import type { Branch, Matcher, Pattern } from './types.js';
-import { acceptsAbsence, type Leaf } from './values.js';
+import type { Branch, FieldCondition, Matcher, Pattern, ValueMatcher } from './types.js';
+import { acceptsAbsence, type Leaf, valueMatches } from './values.js';
 
 interface BranchInfo {
   readonly branch: Branch;
@@ -23,8 +23,11 @@ interface BranchInfo {
   readonly needed: number;
   readonly verifyAlways: boolean;
   readonly slots: readonly number[];
-  /** Condition ids of the positive fields, in field order. */
+  /** Condition ids of the indexed fields, in field order. */
   readonly conds: readonly number[];
+  /** Per field: in the path index (counted) or checked on candidates. */
+  readonly indexed: readonly boolean[];
+  readonly hasAbsence: boolean;
 }
 
 interface RuleEntry<Id> {
@@ -35,6 +38,28 @@ interface RuleEntry<Id> {
 }
 
 const NO_MEMBERSHIP: Membership = [];
+
+/** Matchers that few values satisfy and that the path index finds by hashing. */
+function isSelectiveMatcher(m: ValueMatcher): boolean {
+  switch (m.kind) {
+    case 'exact':
+    case 'prefix':
+    case 'suffix':
+    case 'equals-ignore-case':
+    case 'wildcard':
+    case 'cidr':
+      return true;
+    case 'numeric':
+      return m.lower !== undefined && m.lower === m.upper;
+    default:
+      return false;
+  }
+}
+
+function isSelective(field: FieldCondition): boolean {
+  return field.matchers.every(isSelectiveMatcher);
+}
+
 
 class CompiledMatcher<Id> implements Matcher<Id> {
   private readonly rules = new Map<Id, RuleEntry<Id>>();
@@ -93,15 +118,11 @@ class CompiledMatcher<Id> implements Matcher<Id> {
   private addBranch(branch: Branch, rule: number): number {
     const conds: number[] = [];
     const b = this.freeBranches.pop() ?? this.branches.length;
-    let needed = 0;
-    let verifyAlways = false;
-    const slots: number[] = [];
-    for (const field of branch.fields) {
-      const path = this.pathFor(field.path);
-      slots.push(path.slot);
-      if (acceptsAbsence(field.matchers)) {
-        // Satisfied by absence too: decided by the search, not counted.
-        verifyAlways = true;
+    const paths = branch.fields.map((f) => this.pathFor(f.path));
+    const indexed = this.chooseIndexed(branch, paths);
+    for (const [i, field] of branch.fields.entries()) {
+      const path = paths[i]!;
+      if (!indexed[i]) {
         path.index.size++;
         continue;
       }
@@ -109,21 +130,45 @@ class CompiledMatcher<Id> implements Matcher<Id> {
       this.condBranch[cond] = b;
       this.condEpoch[cond] = 0;
       conds.push(cond);
-      needed++;
       for (const m of field.matchers) path.index.add(m, cond);
     }
-    this.branches[b] = { branch, rule, needed, verifyAlways, slots, conds };
+    const needed = conds.length;
+    const verifyAlways = needed < branch.fields.length;
+    const hasAbsence = branch.fields.some((f) => acceptsAbsence(f.matchers));
+    const slots = paths.map((p) => p.slot);
+    this.branches[b] = { branch, rule, needed, verifyAlways, slots, conds, indexed, hasAbsence };
     this.branchEpoch[b] = 0;
     if (needed === 0) this.alwaysCheck.add(b);
     return b;
   }
 
+  /**
+   * Which fields of a branch go into the path indexes. With a selective field (exact, affix,
+   * ignore-case, wildcard, CIDR, numeric =), only the one whose keys are shared by the fewest
+   * conditions: it finds the candidates, the other fields are checked on them; so a common value
+   * (say `ST_TYPE: ["ST"]` in thousands of rules) does not cost thousands of counts per event.
+   * Without one, every field that absence cannot satisfy is counted.
+   */
+  private chooseIndexed(branch: Branch, paths: readonly { index: PathIndex }[]): boolean[] {
+    let anchor = -1;
+    let best = Infinity;
+    branch.fields.forEach((field, i) => {
+      if (!isSelective(field)) return;
+      const weight = field.matchers.reduce((sum, m) => sum + paths[i]!.index.weight(m), 0);
+      if (weight < best) {
+        best = weight;
+        anchor = i;
+      }
+    });
+    return branch.fields.map((field, i) => (anchor >= 0 ? i === anchor : !acceptsAbsence(field.matchers)));
+  }
+
   private removeBranch(b: number): void {
     const info = this.branches[b]!;
     let condIndex = 0;
-    for (const field of info.branch.fields) {
+    for (const [i, field] of info.branch.fields.entries()) {
       const path = this.paths.get(field.path)!;
-      if (acceptsAbsence(field.matchers)) path.index.size--;
+      if (!info.indexed[i]) path.index.size--;
       else {
         const cond = info.conds[condIndex++]!;
         for (const m of field.matchers) path.index.remove(m, cond);
@@ -262,15 +307,33 @@ class CompiledMatcher<Id> implements Matcher<Id> {
     const info = this.branches[b]!;
     const epoch = this.epoch;
     if (this.ruleEpoch[info.rule] === epoch) return;
-    if (this.needsSearch(info) && !searchBranch(info.branch, this.flatView).matched) return;
+    if ((info.verifyAlways || this.arraysAt(info)) && !this.verify(info)) return;
     this.ruleEpoch[info.rule] = epoch;
     out.push(this.ruleIds[info.rule]!);
   }
 
-  private needsSearch(info: BranchInfo): boolean {
-    if (info.verifyAlways) return true;
+  private arraysAt(info: BranchInfo): boolean {
     for (const slot of info.slots) if (this.countAt(slot) > 0 && this.slotArrays[slot]) return true;
     return false;
+  }
+
+  /** Checks a candidate: directly when no arrays or absence are involved, else by the search. */
+  private verify(info: BranchInfo): boolean {
+    if (info.hasAbsence || this.arraysAt(info)) return searchBranch(info.branch, this.flatView).matched;
+    const fields = info.branch.fields;
+    for (let i = 0; i < fields.length; i++) {
+      if (info.indexed[i]) continue;
+      const slot = info.slots[i]!;
+      const count = this.countAt(slot);
+      const values = this.values[slot]!;
+      const matchers = fields[i]!.matchers;
+      let ok = false;
+      for (let j = 0; j < count && !ok; j++) {
+        for (let k = 0; k < matchers.length && !ok; k++) ok = valueMatches(matchers[k]!, values[j]!);
+      }
+      if (!ok) return false;
+    }
+    return true;
   }
 
   private readonly flatView = {
