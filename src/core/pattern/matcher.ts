@@ -25,8 +25,8 @@ interface BranchInfo {
   readonly slots: readonly number[];
   /** Condition ids of the indexed fields, in field order. */
   readonly conds: readonly number[];
-  /** Per field: in the path index (counted) or checked on candidates. */
-  readonly indexed: readonly boolean[];
+  /** Per field: in the path index (counted) or checked on candidates. Changed by re-anchoring. */
+  readonly indexed: boolean[];
   readonly hasAbsence: boolean;
 }
 
@@ -56,10 +56,19 @@ function isSelectiveMatcher(m: ValueMatcher): boolean {
   }
 }
 
+function mentionKey(path: string, m: ValueMatcher): string {
+  const value = 'value' in m ? m.value : m.kind === 'numeric' ? m.lower : '';
+  return `${path}\u0000${m.kind}\u0000${typeof value}\u0000${String(value)}`;
+}
+
+/** A prior for matchers not hashed on an exact key (scanned or affix lookups). */
+function baseWeight(m: ValueMatcher): number {
+  return m.kind === 'wildcard' || m.kind === 'cidr' ? 100 : m.kind === 'exact' || m.kind === 'numeric' ? 0 : 1;
+}
+
 function isSelective(field: FieldCondition): boolean {
   return field.matchers.every(isSelectiveMatcher);
 }
-
 
 class CompiledMatcher<Id> implements Matcher<Id> {
   private readonly rules = new Map<Id, RuleEntry<Id>>();
@@ -72,6 +81,8 @@ class CompiledMatcher<Id> implements Matcher<Id> {
   /** Branches that no positive condition can trigger: checked on every event. */
   private readonly alwaysCheck = new Set<number>();
   private readonly paths = new Map<string, { index: PathIndex; slot: number }>();
+  /** How many branches mention each selective key (path + matcher), anchored there or not. */
+  private readonly mentions = new Map<string, number>();
   private readonly trie = new PathTrie();
 
   // Per-event scratch, stamped with `epoch` instead of cleared.
@@ -115,7 +126,27 @@ class CompiledMatcher<Id> implements Matcher<Id> {
     return true;
   }
 
+  private mention(branch: Branch, delta: number): void {
+    for (const field of branch.fields) {
+      if (!isSelective(field)) continue;
+      for (const m of field.matchers) {
+        const key = mentionKey(field.path, m);
+        const n = (this.mentions.get(key) ?? 0) + delta;
+        if (n > 0) this.mentions.set(key, n);
+        else this.mentions.delete(key);
+      }
+    }
+  }
+
+  /** Estimated candidates a field would produce as anchor: branches mentioning its keys. */
+  private weight(field: FieldCondition): number {
+    let sum = 0;
+    for (const m of field.matchers) sum += (this.mentions.get(mentionKey(field.path, m)) ?? 0) + baseWeight(m);
+    return sum;
+  }
+
   private addBranch(branch: Branch, rule: number): number {
+    this.mention(branch, 1);
     const conds: number[] = [];
     const b = this.freeBranches.pop() ?? this.branches.length;
     const paths = branch.fields.map((f) => this.pathFor(f.path));
@@ -139,7 +170,54 @@ class CompiledMatcher<Id> implements Matcher<Id> {
     this.branches[b] = { branch, rule, needed, verifyAlways, slots, conds, indexed, hasAbsence };
     this.branchEpoch[b] = 0;
     if (needed === 0) this.alwaysCheck.add(b);
+    if (verifyAlways) this.rebalanceAll(branch);
     return b;
+  }
+
+  /**
+   * Anchors are chosen when a pattern is added, from the counts known then; a value that later
+   * turns out common (many patterns share it) would make every event carrying it produce many
+   * candidates. When a key's sharing count reaches a power of two from 16 on, the branches
+   * anchored there move to another selective field whose key is shared by fewer than half as many.
+   */
+  private rebalanceAll(branch: Branch): void {
+    for (const field of branch.fields) {
+      if (!isSelective(field)) continue;
+      const index = this.paths.get(field.path)!.index;
+      for (const m of field.matchers) {
+        const n = this.mentions.get(mentionKey(field.path, m)) ?? 0;
+        if (n < 16 || (n & (n - 1)) !== 0) continue;
+        const sharing = index.sharing(m);
+        if (sharing) for (const cond of [...sharing]) this.reanchor(this.condBranch[cond]!, n / 2);
+      }
+    }
+  }
+
+  private reanchor(b: number, below: number): void {
+    const info = this.branches[b];
+    if (!info || info.needed !== 1) return;
+    const fields = info.branch.fields;
+    const from = info.indexed.indexOf(true);
+    let to = -1;
+    let best = below;
+    fields.forEach((field, i) => {
+      if (i === from || !isSelective(field)) return;
+      const weight = this.weight(field);
+      if (weight < best) {
+        best = weight;
+        to = i;
+      }
+    });
+    if (to < 0) return;
+    const cond = info.conds[0]!;
+    const oldIndex = this.paths.get(fields[from]!.path)!.index;
+    for (const m of fields[from]!.matchers) oldIndex.remove(m, cond);
+    oldIndex.size++;
+    const newIndex = this.paths.get(fields[to]!.path)!.index;
+    newIndex.size--;
+    for (const m of fields[to]!.matchers) newIndex.add(m, cond);
+    info.indexed[from] = false;
+    info.indexed[to] = true;
   }
 
   /**
@@ -154,7 +232,7 @@ class CompiledMatcher<Id> implements Matcher<Id> {
     let best = Infinity;
     branch.fields.forEach((field, i) => {
       if (!isSelective(field)) return;
-      const weight = field.matchers.reduce((sum, m) => sum + paths[i]!.index.weight(m), 0);
+      const weight = this.weight(field);
       if (weight < best) {
         best = weight;
         anchor = i;
@@ -165,6 +243,7 @@ class CompiledMatcher<Id> implements Matcher<Id> {
 
   private removeBranch(b: number): void {
     const info = this.branches[b]!;
+    this.mention(info.branch, -1);
     let condIndex = 0;
     for (const [i, field] of info.branch.fields.entries()) {
       const path = this.paths.get(field.path)!;

@@ -34,10 +34,6 @@ class AffixIndex {
     return this.lengths.length === 0;
   }
 
-  count(value: string): number {
-    return this.byLength.get(value.length)?.get(value)?.length ?? 0;
-  }
-
   hits(value: string, suffix: boolean, hit: Hit): void {
     const lengths = this.lengths;
     for (let i = 0; i < lengths.length; i++) {
@@ -96,30 +92,19 @@ export class PathIndex {
   /** Exact string values that are IPv6 addresses: event strings must then be canonicalized. */
   private ipKeys = 0;
 
-  /**
-   * How many conditions already share this matcher's key: the matcher picks, among a branch's
-   * selective fields, the one that will produce the fewest candidates.
-   */
-  weight(m: ValueMatcher): number {
+  /** The conditions sharing this (selective) matcher's key, when it is hashed; else undefined. */
+  sharing(m: ValueMatcher): readonly number[] | undefined {
     switch (m.kind) {
       case 'exact':
-        if (typeof m.value === 'string') return this.strings.get(m.value)?.length ?? 0;
-        if (typeof m.value === 'number') return this.numbers.get(m.value)?.length ?? 0;
-        return 10 + (this.literals.get(m.value)?.length ?? 0);
+        if (typeof m.value === 'string') return this.strings.get(m.value);
+        if (typeof m.value === 'number') return this.numbers.get(m.value);
+        return this.literals.get(m.value);
       case 'numeric':
-        return m.lower !== undefined && m.lower === m.upper ? (this.numbers.get(m.lower)?.length ?? 0) : 1_000_000;
-      case 'prefix':
-        return 1 + (m.ignoreCase ? this.prefixesCi.count(m.value.toLowerCase()) : this.prefixes.count(m.value));
-      case 'suffix':
-        return 1 + (m.ignoreCase ? this.suffixesCi.count(m.value.toLowerCase()) : this.suffixes.count(m.value));
+        return m.lower !== undefined && m.lower === m.upper ? this.numbers.get(m.lower) : undefined;
       case 'equals-ignore-case':
-        return this.folded.get(m.value.toLowerCase())?.length ?? 0;
-      case 'wildcard':
-        return 100 + this.globs.length;
-      case 'cidr':
-        return 100 + this.cidrs.length;
+        return this.folded.get(m.value.toLowerCase());
       default:
-        return 1_000_000;
+        return undefined;
     }
   }
 
