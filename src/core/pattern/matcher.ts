@@ -150,7 +150,7 @@ class CompiledMatcher<Id> implements Matcher<Id> {
     const conds: number[] = [];
     const b = this.freeBranches.pop() ?? this.branches.length;
     const paths = branch.fields.map((f) => this.pathFor(f.path));
-    const indexed = this.chooseIndexed(branch, paths);
+    const indexed = this.chooseIndexed(branch);
     for (const [i, field] of branch.fields.entries()) {
       const path = paths[i]!;
       if (!indexed[i]) {
@@ -222,12 +222,12 @@ class CompiledMatcher<Id> implements Matcher<Id> {
 
   /**
    * Which fields of a branch go into the path indexes. With a selective field (exact, affix,
-   * ignore-case, wildcard, CIDR, numeric =), only the one whose keys are shared by the fewest
+   * ignore-case, wildcard, CIDR, numeric =), only the one whose keys the fewest patterns mention
    * conditions: it finds the candidates, the other fields are checked on them; so a common value
    * (say `ST_TYPE: ["ST"]` in thousands of rules) does not cost thousands of counts per event.
    * Without one, every field that absence cannot satisfy is counted.
    */
-  private chooseIndexed(branch: Branch, paths: readonly { index: PathIndex }[]): boolean[] {
+  private chooseIndexed(branch: Branch): boolean[] {
     let anchor = -1;
     let best = Infinity;
     branch.fields.forEach((field, i) => {
