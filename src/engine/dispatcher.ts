@@ -73,6 +73,9 @@ export interface Dispatcher {
   close(): Promise<void>;
 }
 
+/** How long after a target's own timeout the dispatcher aborts an attempt itself. */
+const SAFETY_MARGIN_MS = 1_000;
+
 export const laneId = (rule: string, target: string): string => `${rule}\u0000${target}`;
 
 export function serializeError(err: unknown): SerializedError {
@@ -89,6 +92,7 @@ class DispatcherImpl implements Dispatcher {
   private readonly retries: { at: number; job: DeliveryJob }[] = [];
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
+  private readonly shutdown = new AbortController();
   private active = 0;
   private queued = 0;
   private readonly drainWaiters: { limit: number; resolve: () => void }[] = [];
@@ -196,6 +200,9 @@ class DispatcherImpl implements Dispatcher {
         return;
       }
       const outcome = await this.attempt(lane, job, payload.payload);
+      // An attempt cut short by shutdown is not an outcome: the job is taken up again after the
+      // restart (from its pending record or by the router re-reading the event).
+      if (this.closed) return;
       await this.afterAttempt(lane, job, outcome);
     } catch (err) {
       this.o.onError?.(err);
@@ -215,8 +222,11 @@ class DispatcherImpl implements Dispatcher {
 
   private async attempt(lane: Lane, job: DeliveryJob, payload: unknown): Promise<DeliveryOutcome> {
     job.attempts++;
+    // Actions enforce the target's timeout themselves; this is a safety net for one that does not,
+    // and the signal also carries shutdown.
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), lane.spec.timeoutMs);
+    const timer = setTimeout(() => controller.abort(), lane.spec.timeoutMs + SAFETY_MARGIN_MS);
+    const signal = AbortSignal.any([controller.signal, this.shutdown.signal]);
     try {
       return await lane.target.deliver({
         record: job.record,
@@ -226,7 +236,7 @@ class DispatcherImpl implements Dispatcher {
         idempotencyKey: idempotencyKey(job.key.source, job.key.id, job.key.rule, job.key.target),
         payload,
         replayed: job.replayed,
-        signal: controller.signal,
+        signal,
       });
     } catch (err) {
       return { ok: false, error: serializeError(err), retry: 'yes' };
@@ -397,6 +407,7 @@ class DispatcherImpl implements Dispatcher {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.shutdown.abort();
     if (this.retryTimer) clearTimeout(this.retryTimer);
     for (const lane of this.lanes.values()) if (lane.wake) clearTimeout(lane.wake);
     if (this.active > 0) await new Promise<void>((resolve) => (this.idle = resolve));
