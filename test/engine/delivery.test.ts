@@ -200,3 +200,77 @@ describe('router offset', () => {
     );
   });
 });
+
+describe('limits and restarts', () => {
+  it('spaces deliveries by the target rate limit', async () => {
+    t.apply(httpRule('rl', { rateLimit: { perSecond: 20, burst: 1 } }));
+    const arrivals: number[] = [];
+    sink.respond = (_req, res) => {
+      arrivals.push(performance.now());
+      res.writeHead(200).end();
+    };
+    await t.publish(Array.from({ length: 8 }, (_, i) => ({ id: `rl${i}` })));
+    await eventually(() => arrivals.length === 8, 'eight deliveries');
+    // 1 token at once, then one per 50 ms: 7 refills take at least 350 ms (a lower bound only).
+    expect(arrivals[7]! - arrivals[0]!).toBeGreaterThanOrEqual(330);
+  });
+
+  it('resumes a pending retry after a restart and does not deliver a delivered event again', async () => {
+    t.apply(httpRule('rs', { retry: { maxAttempts: 5, backoff: { initial: '300ms', max: '300ms' } } }));
+    await t.publish([{ id: 'ok1' }]);
+    await eventually(() => sink.requests.length === 1, 'first delivered');
+    sink.respond = (_req, res) => res.writeHead(503).end();
+    await t.publish([{ id: 'retry1' }]);
+    await eventually(
+      async () => (await t.engine.admin.trace('retry1')).some((e) => e.kind === 'retry-scheduled'),
+      'retry scheduled',
+    );
+    await t.stop();
+    sink.respond = (_req, res) => res.writeHead(200).end();
+    const before = sink.requests.length;
+    t = await startEngine(t.dir, [
+      httpRule('rs', { retry: { maxAttempts: 5, backoff: { initial: '300ms', max: '300ms' } } }),
+    ]);
+    await eventually(
+      async () => (await t.engine.admin.trace('retry1')).some((e) => e.kind === 'delivered'),
+      'retry delivered after restart',
+    );
+    const after = sink.requests.slice(before).map((r) => r.eventId);
+    expect(after).toEqual(['retry1']);
+    expect(new Set(sink.requests.filter((r) => r.eventId === 'ok1').map((r) => r.key)).size).toBe(1);
+    expect(sink.requests.filter((r) => r.eventId === 'ok1')).toHaveLength(1);
+  });
+});
+
+describe('chaining', () => {
+  it('chains rules through the log: emit sets causationid and the trace links the emitted event', async () => {
+    t.apply({
+      metadata: { name: 'escalate' },
+      spec: {
+        match: { type: ['cpu.high'] },
+        targets: [{ name: 'raise', action: 'emit', with: { type: 'incident.opened' } }],
+      },
+    });
+    t.apply(httpRule('page', {}, { type: ['incident.opened'] }));
+    await t.publish([{ id: 'cpu1', type: 'cpu.high', subject: 'web-1' }]);
+    await eventually(() => sink.requests.length === 1, 'incident delivered');
+    const incident = sink.requests[0]!.body as {
+      type: string;
+      causationid: string;
+      correlationid: string;
+      subject: string;
+    };
+    expect(incident).toMatchObject({
+      type: 'incident.opened',
+      causationid: 'cpu1',
+      correlationid: 'cpu1',
+      subject: 'web-1',
+    });
+    await eventually(
+      async () => (await t.engine.admin.trace('cpu1')).some((e) => e.kind === 'emitted'),
+      'emitted trace',
+    );
+    const emitted = (await t.engine.admin.trace('cpu1')).find((e) => e.kind === 'emitted')!;
+    expect(emitted.detail).toMatchObject({ events: [{ id: sink.requests[0]!.eventId }] });
+  });
+});

@@ -90,7 +90,11 @@ export function testEvent(overrides: Partial<CloudEvent> = {}): CloudEvent {
   };
 }
 
-export async function startEngine(dir = mkdtempSync(join(tmpdir(), 'homeostat-engine-'))): Promise<TestEngine> {
+/** Starts an engine on `dir`; `rules` are fed before it starts (as the runtime loads stored rules first). */
+export async function startEngine(
+  dir = mkdtempSync(join(tmpdir(), 'homeostat-engine-')),
+  rules: Record<string, unknown>[] = [],
+): Promise<TestEngine> {
   const log = await createSqliteEventLog({ path: join(dir, 'events.db'), writerThread: false });
   const db = openStateDatabase({ path: join(dir, 'state.db'), fsync: 'normal' });
   const store = createSqliteDeliveryStore(db);
@@ -109,8 +113,12 @@ export async function startEngine(dir = mkdtempSync(join(tmpdir(), 'homeostat-en
     clock: systemClock,
     onError: (err) => console.error('engine error', err),
   });
-  await engine.start();
   const ctx = { validateAction: validateAction(targets), knownActions: [...targets.keys()] };
+  for (const manifest of rules) {
+    const spec = parseRuleManifest({ apiVersion: 'homeostat/v1', kind: 'Rule', ...manifest }, ctx);
+    engine.setRule(spec.name, spec);
+  }
+  await engine.start();
   return {
     engine,
     log,
