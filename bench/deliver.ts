@@ -70,8 +70,8 @@ async function run(o: ResolvedDeliverOptions): Promise<number> {
     await putRule(server.url, ruleManifest(receiver.url, o.targetConcurrency));
     const paced: PacedResult[] = [];
     for (const rate of o.rates) {
-      log(`paced: ${rate} events/s, one per request, open loop`);
-      paced.push(await runPaced(single, receiver, `p${rate}`, rate, timing));
+      log(`paced: ${rate} events/s, ${o.pacedBatch} per request, open loop`);
+      paced.push(await runPaced(single, receiver, `p${rate}`, { ...timing, rate, batch: o.pacedBatch }));
     }
     log(`sustained: batches of ${o.batchSize}, ${o.batchConnections} posters`);
     const sustained = await runSustained(batch, receiver, 's', { ...timing, ...o });

@@ -36,15 +36,17 @@ export interface Timing {
 
 export interface PacedResult {
   readonly rate: number;
+  /** Events per request. */
+  readonly batch: number;
   /** Events due in the measured window, and how many of them were acknowledged and delivered. */
   readonly due: number;
   readonly acked: number;
   readonly delivered: number;
-  /** Send rate actually reached in the window (acknowledged events per second). */
+  /** Acknowledgements received inside the measured window, per second (below `rate`: ingest fell behind). */
   readonly ackedPerSec: number;
   /** Acknowledgement → arrival at the receiver, per event. */
   readonly e2e: LatencySummary;
-  /** Due time → acknowledgement, per event (the ingest part, for context). */
+  /** Due time → acknowledgement, per request (the ingest part, for context; includes client-side queueing). */
   readonly ingest: LatencySummary;
   /** Deliveries that arrived before the client had read the acknowledgement (counted as 0 ms). */
   readonly beforeAck: number;
@@ -98,47 +100,54 @@ async function waitUntil(done: () => boolean, ms: number): Promise<void> {
   while (!done() && performance.now() < deadline) await sleep(10);
 }
 
+/** The paced scenario: `rate` events per second, `batch` events per request. */
+export interface PacedOptions extends Timing {
+  readonly rate: number;
+  readonly batch: number;
+}
+
 /**
- * Open loop: event i is due at start + i / rate and is posted alone then, whatever happened to
- * earlier ones. Each acknowledgement time is kept; after the last send it waits for the
- * deliveries, then pairs each measured event's acknowledgement with its arrival.
+ * Open loop: request j (events j·batch to (j+1)·batch − 1) is due at start + j·batch / rate and is
+ * sent then, whatever happened to earlier ones. Each acknowledgement time is kept; after the last
+ * send it waits for the deliveries, then pairs each measured event's acknowledgement with its
+ * arrival at the receiver.
  */
-export async function runPaced(
-  pool: Pool,
-  receiver: Receiver,
-  prefix: string,
-  rate: number,
-  t: Timing,
-): Promise<PacedResult> {
+export async function runPaced(pool: Pool, receiver: Receiver, prefix: string, o: PacedOptions): Promise<PacedResult> {
   receiver.clear();
   const acks = new Map<string, number>();
   const ingest = createLatencyRecorder();
   const failures: string[] = [];
   const start = performance.now();
-  const measureFrom = start + t.warmupMs;
-  const until = measureFrom + t.durationMs;
-  const meter = startMeter(t);
+  const measureFrom = start + o.warmupMs;
+  const until = measureFrom + o.durationMs;
+  const meter = startMeter(o);
   const measured: string[] = [];
   const inFlight = new Set<Promise<void>>();
   let sent = 0;
+  let ackedInWindow = 0;
   const send = (dueAt: number): void => {
-    const id = `${prefix}-${sent}`;
-    const body = eventText(prefix, sent++);
-    if (dueAt >= measureFrom) measured.push(id);
-    const p = postOne(pool, body).then((failure) => {
+    const ids: string[] = [];
+    const texts: string[] = [];
+    for (let i = 0; i < o.batch; i++, sent++) {
+      ids.push(`${prefix}-${sent}`);
+      texts.push(eventText(prefix, sent));
+    }
+    if (dueAt >= measureFrom) measured.push(...ids);
+    const body = o.batch === 1 ? texts[0]! : `[${texts.join(',')}]`;
+    const p = postOne(pool, body, o.batch === 1 ? STRUCTURED : BATCH).then((failure) => {
       const now = performance.now();
-      if (failure !== undefined) failures.push(failure);
-      else acks.set(id, now);
-      if (failure === undefined && dueAt >= measureFrom) ingest.record(now - dueAt);
       inFlight.delete(p);
+      if (failure !== undefined) return void failures.push(failure);
+      for (const id of ids) acks.set(id, now);
+      if (now >= measureFrom && now < until) ackedInWindow += ids.length;
+      if (dueAt >= measureFrom) ingest.record(now - dueAt);
     });
     inFlight.add(p);
   };
-  for (;;) {
+  const dueOf = (n: number) => start + (n * 1000) / o.rate;
+  for (let due = dueOf(0); due < until; due = dueOf(sent)) {
     const now = performance.now();
-    let due = start + (sent * 1000) / rate;
-    if (due >= until) break;
-    for (; due <= now && due < until; due = start + (sent * 1000) / rate) send(due);
+    for (; due <= now && due < until; due = dueOf(sent)) send(due);
     await sleep(Math.max(0, due - performance.now()));
   }
   const sys = meter.stop();
@@ -156,11 +165,12 @@ export async function runPaced(
   }
   const e2eSummary = e2e.summary();
   return {
-    rate,
+    rate: o.rate,
+    batch: o.batch,
     due: measured.length,
     acked: ackedIds.length,
     delivered: e2eSummary.count,
-    ackedPerSec: ackedIds.length / (t.durationMs / 1000),
+    ackedPerSec: ackedInWindow / (o.durationMs / 1000),
     e2e: e2eSummary,
     ingest: ingest.summary(),
     beforeAck,

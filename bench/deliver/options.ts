@@ -8,7 +8,9 @@ export interface ResolvedDeliverOptions {
   readonly warmupSec: number;
   /** Open-loop event rates (events per second), one scenario each. Default 1000,5000. */
   readonly rates: readonly number[];
-  /** Keep-alive connections for the paced single-event posts. Default 32. */
+  /** Events per request in the paced runs. Default 1 (one event per POST). */
+  readonly pacedBatch: number;
+  /** Keep-alive connections for the paced posts. Default 32. */
   readonly connections: number;
   /** Events per request in the sustained run. Default 100. */
   readonly batchSize: number;
@@ -28,7 +30,8 @@ const SPEC: Readonly<Record<string, { env: string; help: string }>> = {
   duration: { env: 'BENCH_DURATION', help: 'measured seconds per scenario (12)' },
   warmup: { env: 'BENCH_WARMUP', help: 'unmeasured warm-up seconds before each scenario (3)' },
   rates: { env: 'BENCH_RATES', help: 'open-loop events/s, comma separated (1000,5000)' },
-  connections: { env: 'BENCH_CONNECTIONS', help: 'keep-alive connections for single-event posts (32)' },
+  'paced-batch': { env: 'BENCH_PACED_BATCH', help: 'events per request in the paced runs (1)' },
+  connections: { env: 'BENCH_CONNECTIONS', help: 'keep-alive connections for the paced posts (32)' },
   'batch-size': { env: 'BENCH_BATCH_SIZE', help: 'events per request in the sustained run (100)' },
   'batch-connections': { env: 'BENCH_BATCH_CONNECTIONS', help: 'batch posters in the sustained run (4)' },
   'max-lag': { env: 'BENCH_MAX_LAG', help: 'sustained run: hold ingest while this many await delivery (20000)' },
@@ -62,6 +65,7 @@ export function readDeliverOptions(argv: readonly string[], env: NodeJS.ProcessE
     durationSec: num(raw, 'duration', 12, 1),
     warmupSec: num(raw, 'warmup', 3, 0),
     rates: Object.freeze((raw.rates || '1000,5000').split(',').map((r) => positive('rates', r.trim()))),
+    pacedBatch: int(raw, 'paced-batch', 1),
     connections: int(raw, 'connections', 32),
     batchSize: int(raw, 'batch-size', 100),
     batchConnections: int(raw, 'batch-connections', 4),

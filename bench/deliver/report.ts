@@ -24,8 +24,8 @@ export function headerLines(o: ResolvedDeliverOptions, command: string, serverCo
       .join(' ')} (1/5/15 min) at start`,
     `server:    ${serverCommand}`,
     `rule:      type bench.deliver → one http target (POST of the whole event, concurrency ${o.targetConcurrency}, timeout 5 s) to a receiver in this process on 127.0.0.1`,
-    `settings:  ${o.durationSec} s measured after ${o.warmupSec} s warm-up per scenario; paced: one event per request, ${o.connections} keep-alive connections, open loop; sustained: batches of ${o.batchSize}, ${o.batchConnections} posters, ingest held while > ${int(o.maxLag)} events await delivery`,
-    'latency:   per event, from the client reading the 201 of POST /v1/events to the receiver parsing the delivery request (same process clock)',
+    `settings:  ${o.durationSec} s measured after ${o.warmupSec} s warm-up per scenario; paced: ${o.pacedBatch === 1 ? 'one event' : `${o.pacedBatch} events`} per request, ${o.connections} keep-alive connections, open loop; sustained: batches of ${o.batchSize}, ${o.batchConnections} posters, ingest held while > ${int(o.maxLag)} events await delivery`,
+    'latency:   per event, from the client reading the 201 of POST /v1/events to the receiver parsing the delivery request (same process clock); ingest: from the scheduled send of a request to its 201',
   ];
 }
 
@@ -50,7 +50,7 @@ export function pacedLines(results: readonly PacedResult[]): string[] {
     .filter((r) => r.beforeAck > 0)
     .map(
       (r) =>
-        `  at ${int(r.rate)}/s: ${int(r.beforeAck)} deliveries arrived before the client read their ack (counted as 0 ms)`,
+        `  at ${int(r.rate)}/s: ${int(r.beforeAck)} ${r.beforeAck === 1 ? 'delivery' : 'deliveries'} arrived before the client read the ack (counted as 0 ms)`,
     );
   return [head, ...rows, ...notes];
 }

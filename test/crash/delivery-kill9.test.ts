@@ -13,7 +13,7 @@ import { idempotencyKey } from '../../src/core/delivery/idempotency.js';
 import {
   applyRules,
   type DeadLetterWire,
-  type Engine,
+  type EngineProcess,
   expectedDeliveries,
   type IngestState,
   ingestAll,
@@ -61,7 +61,12 @@ function some<T>(items: Iterable<T>): T[] {
   return [...items].slice(0, 5);
 }
 
-async function killAtThresholds(engine: Engine, s: Sink, ingest: IngestState, began: number): Promise<KillRecord[]> {
+async function killAtThresholds(
+  engine: EngineProcess,
+  s: Sink,
+  ingest: IngestState,
+  began: number,
+): Promise<KillRecord[]> {
   const kills: KillRecord[] = [];
   for (const share of KILL_AT) {
     const want = Math.floor(share * expected.size);
@@ -126,7 +131,7 @@ function report(o: Outcome): void {
       `(${stats.stallsAbandoned} abandoned by the sender); ${stats.abandoned} other requests abandoned\n` +
       `  duplicates at the sink: ${duplicates.length} (${afterCrash} re-sent after a crash, ` +
       `${duplicates.length - afterCrash} by the same process)\n` +
-      `  dead letters: ${o.letters.length} (last error: ${JSON.stringify(countBy(o.letters.map((l) => l.error.code)))}); ingest batches re-sent after a kill: ${o.ingest.resent}`,
+      `  dead letters: ${o.letters.length} (last error: ${JSON.stringify(countBy(o.letters.map((l) => l.error.code)))}); ingest posts repeated after a kill: ${o.ingest.resent}`,
   );
 }
 

@@ -121,43 +121,36 @@ export interface KillRecord {
 }
 
 /** The engine process across restarts; the ingest waits on `current()` while one is under way. */
-export interface Engine {
+export interface EngineProcess {
   current(): Promise<ServerProcess>;
-  /** SIGKILLs the running process, waits for it to die, and starts a new one on the same dir. */
+  /** SIGKILLs the process, waits for its death, starts a new one on the same dir; resolves with the ms taken. */
   killAndRestart(): Promise<number>;
   readonly last: ServerProcess;
 }
 
-export async function startEngine(dataDir: string, sink: Sink): Promise<Engine> {
+export async function startEngine(dataDir: string, sink: Sink): Promise<EngineProcess> {
   sink.nextGeneration();
   let last = await startServer(dataDir);
-  let pending: Promise<ServerProcess> | undefined;
+  let restarting: Promise<ServerProcess> | undefined;
+  const restart = async (victim: ServerProcess): Promise<ServerProcess> => {
+    const exit = await killHard(victim);
+    if (exit.signal !== 'SIGKILL') throw new Error(`the engine exited by itself: ${JSON.stringify(exit)}`);
+    sink.nextGeneration();
+    return startServer(dataDir);
+  };
   return {
-    current: () => pending ?? Promise.resolve(last),
+    current: () => restarting ?? Promise.resolve(last),
     get last() {
       return last;
     },
     async killAndRestart() {
       const began = performance.now();
-      const victim = last;
-      let done!: (s: ServerProcess) => void;
-      let failed!: (e: unknown) => void;
-      pending = new Promise<ServerProcess>((resolve, reject) => {
-        done = resolve;
-        failed = reject;
-      });
-      pending.catch(() => undefined);
-      const exit = await killHard(victim);
-      if (exit.signal !== 'SIGKILL') throw new Error(`the engine exited by itself: ${JSON.stringify(exit)}`);
-      sink.nextGeneration();
+      restarting = restart(last);
       try {
-        last = await startServer(dataDir);
-      } catch (err) {
-        failed(err);
-        throw err;
+        last = await restarting;
+      } finally {
+        restarting = undefined;
       }
-      pending = undefined;
-      done(last);
       return performance.now() - began;
     },
   };
@@ -173,7 +166,7 @@ export interface IngestOptions {
 
 export interface IngestState {
   acked: number;
-  /** Batches that failed because the engine died under them, then were sent again. */
+  /** Posts that failed because the engine died under them (each was sent again). */
   resent: number;
   readonly problems: string[];
 }
@@ -181,7 +174,7 @@ export interface IngestState {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Posts one batch until every entry is acknowledged, following the engine across restarts. */
-async function postUntilAcked(engine: Engine, batch: readonly CrashEvent[], state: IngestState): Promise<void> {
+async function postUntilAcked(engine: EngineProcess, batch: readonly CrashEvent[], state: IngestState): Promise<void> {
   for (let tries = 0; ; tries++) {
     const server = await engine.current();
     const outcome = await postBatch(server.url, batch);
@@ -208,7 +201,7 @@ async function postUntilAcked(engine: Engine, batch: readonly CrashEvent[], stat
 }
 
 /** Sends every event in batches on an open-loop schedule, riding through restarts. */
-export async function ingestAll(engine: Engine, o: IngestOptions, state: IngestState): Promise<void> {
+export async function ingestAll(engine: EngineProcess, o: IngestOptions, state: IngestState): Promise<void> {
   const began = performance.now();
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -239,7 +232,7 @@ export async function waitFor(done: () => boolean, timeoutMs: number, what: () =
  * final dead-letter count, or rejects after `timeoutMs` saying how far it got.
  */
 export async function waitIdle(
-  engine: Engine,
+  engine: EngineProcess,
   sink: Sink,
   expected: number,
   quietMs: number,
