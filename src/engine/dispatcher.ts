@@ -18,6 +18,7 @@ import type { TargetSpec } from '../core/rules/types.js';
 import type { DeliveryChange, DeliveryKey, DeliveryStore, TraceEntry } from '../ports/delivery-store.js';
 import type { LogRecord } from '../ports/event-log.js';
 import type { DeliveryOutcome, SerializedError, Target, TargetRegistry } from '../ports/target.js';
+import { Fifo } from './fifo.js';
 import type { StateWriter } from './state-writer.js';
 
 export interface DeliveryJob {
@@ -44,7 +45,7 @@ interface Lane {
   transform: Transform;
   breaker: CircuitBreaker;
   limiter: RateLimiter | undefined;
-  readonly queue: DeliveryJob[];
+  readonly queue: Fifo<DeliveryJob>;
   inFlight: number;
   /** Ordered lanes: jobs held per partition key (queued, in flight or awaiting retry). */
   readonly held: Map<string, DeliveryJob[]>;
@@ -120,7 +121,14 @@ class DispatcherImpl implements Dispatcher {
     let lane = this.lanes.get(id);
     if (lane && lane.spec !== spec) this.refresh(lane, spec);
     if (!lane) {
-      lane = { id, queue: [], inFlight: 0, held: new Map(), wake: undefined, ...this.laneParts(spec) };
+      lane = {
+        id,
+        queue: new Fifo<DeliveryJob>(),
+        inFlight: 0,
+        held: new Map(),
+        wake: undefined,
+        ...this.laneParts(spec),
+      };
       this.lanes.set(id, lane);
     }
     return lane;

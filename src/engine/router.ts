@@ -11,6 +11,7 @@ import type { RuleSpec } from '../core/rules/types.js';
 import type { DeliveryStore } from '../ports/delivery-store.js';
 import type { EventLog, LogRecord } from '../ports/event-log.js';
 import type { DeliveryJob, Dispatcher } from './dispatcher.js';
+import { Fifo } from './fifo.js';
 import type { StateWriter } from './state-writer.js';
 
 export const ROUTER_CONSUMER = 'router';
@@ -48,7 +49,7 @@ interface Outstanding {
 class RouterImpl implements Router {
   private readonly matcher: Matcher<string> = createMatcher<string>();
   private readonly rules = new Map<string, RuleSpec>();
-  private readonly outstanding: Outstanding[] = [];
+  private readonly outstanding = new Fifo<Outstanding>();
   private next = 0;
   private committed = -1;
   private readonly abort = new AbortController();
@@ -149,12 +150,12 @@ class RouterImpl implements Router {
   }
 
   private advance(): void {
-    while (this.outstanding.length > 0 && this.outstanding[0]!.remaining === 0) this.outstanding.shift();
+    while (this.outstanding.length > 0 && this.outstanding.peek()!.remaining === 0) this.outstanding.shift();
   }
 
   /** The offset below which every event's jobs have a durable first outcome. */
   private safeOffset(): number {
-    return this.outstanding[0]?.offset ?? this.next;
+    return this.outstanding.peek()?.offset ?? this.next;
   }
 
   private async commit(): Promise<void> {
