@@ -4,20 +4,13 @@
  * strings, separators) but not every token inside skipped parts; input is expected to be JSON.
  */
 import { ErrorCode, HomeostatError } from '../errors.js';
+import { BACKSLASH, CLOSE_ARRAY, CLOSE_OBJECT, COLON, COMMA, OPEN_ARRAY, OPEN_OBJECT, QUOTE } from '../json-chars.js';
 import type { Membership } from './flatten.js';
 import type { PathNode } from './path-trie.js';
 import type { Leaf } from './values.js';
 
 export type OnValue = (slot: number, value: Leaf, membership: Membership) => void;
 
-const QUOTE = 34;
-const BACKSLASH = 92;
-const OPEN_OBJECT = 123;
-const CLOSE_OBJECT = 125;
-const OPEN_ARRAY = 91;
-const CLOSE_ARRAY = 93;
-const COMMA = 44;
-const COLON = 58;
 const EMPTY: Membership = [];
 
 function malformed(pos: number, what: string): HomeostatError {
