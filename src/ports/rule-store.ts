@@ -23,3 +23,6 @@ export interface RuleStore {
   /** True if a rule was removed. */
   delete(name: string): Promise<boolean>;
 }
+
+/** Stacks (`kind: Stack` manifests) are stored the same way, by name, with the same contract. */
+export type StackStore = RuleStore;

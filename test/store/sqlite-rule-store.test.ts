@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Clock } from '../../src/core/clock.js';
 import { ErrorCode } from '../../src/core/errors.js';
-import { createSqliteRuleStore } from '../../src/store/sqlite/rule-store.js';
+import { createSqliteRuleStore, createSqliteStackStore } from '../../src/store/sqlite/rule-store.js';
 import { openStateDatabase } from '../../src/store/sqlite/state.js';
 import { type RuleStoreHarness, runRuleStoreConformance } from '../conformance/rule-store.js';
 
@@ -18,13 +18,13 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function openAt(path: string, clock: Clock): RuleStoreHarness {
+function openAt(path: string, clock: Clock, create = createSqliteRuleStore): RuleStoreHarness {
   const db = openStateDatabase({ path, fsync: 'always' });
   return {
-    store: createSqliteRuleStore(db, clock),
+    store: create(db, clock),
     async reopen() {
       db.close();
-      return openAt(path, clock);
+      return openAt(path, clock, create);
     },
     close: async () => void db.close(),
   };
@@ -35,6 +35,15 @@ runRuleStoreConformance({
   create: async (clock) => {
     files += 1;
     return openAt(join(dir, `state-${files}.db`), clock);
+  },
+});
+
+// Stacks are stored the same way: the same contract, on their own table.
+runRuleStoreConformance({
+  name: 'SQLite stacks',
+  create: async (clock) => {
+    files += 1;
+    return openAt(join(dir, `state-${files}.db`), clock, createSqliteStackStore);
   },
 });
 

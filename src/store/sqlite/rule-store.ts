@@ -1,8 +1,8 @@
-/** @module SqliteRuleStore: rule manifests by name, in the SQLite state database (table `rules`). */
+/** @module Manifests by name in the SQLite state database: rules (table `rules`) and stacks (table `stacks`). */
 import type { Clock } from '../../core/clock.js';
 import { systemClock } from '../../core/clock.js';
 import { ErrorCode, HomeostatError } from '../../core/errors.js';
-import type { RuleStore, StoredRule } from '../../ports/rule-store.js';
+import type { RuleStore, StackStore, StoredRule } from '../../ports/rule-store.js';
 import type { SqliteDatabase } from './database.js';
 
 interface RuleRow {
@@ -20,16 +20,25 @@ const COLUMNS = 'name, manifest, generation, created_at, updated_at';
  * @param clock stamps `createdAt` and `updatedAt`; default the system clock.
  */
 export function createSqliteRuleStore(db: SqliteDatabase, clock: Clock = systemClock): RuleStore {
+  return createManifestStore(db, 'rules', 'rule', clock);
+}
+
+/** The same for `kind: Stack` manifests (table `stacks`). */
+export function createSqliteStackStore(db: SqliteDatabase, clock: Clock = systemClock): StackStore {
+  return createManifestStore(db, 'stacks', 'stack', clock);
+}
+
+function createManifestStore(db: SqliteDatabase, table: 'rules' | 'stacks', noun: string, clock: Clock): RuleStore {
   const stmt = {
-    get: db.prepare<[string], RuleRow>(`SELECT ${COLUMNS} FROM rules WHERE name = ?`),
-    list: db.prepare<[], RuleRow>(`SELECT ${COLUMNS} FROM rules ORDER BY name`),
+    get: db.prepare<[string], RuleRow>(`SELECT ${COLUMNS} FROM ${table} WHERE name = ?`),
+    list: db.prepare<[], RuleRow>(`SELECT ${COLUMNS} FROM ${table} ORDER BY name`),
     insert: db.prepare<[string, string, number, number, number]>(
-      `INSERT INTO rules (${COLUMNS}) VALUES (?, ?, ?, ?, ?)`,
+      `INSERT INTO ${table} (${COLUMNS}) VALUES (?, ?, ?, ?, ?)`,
     ),
     update: db.prepare<[string, number, number, string]>(
-      'UPDATE rules SET manifest = ?, generation = ?, updated_at = ? WHERE name = ?',
+      `UPDATE ${table} SET manifest = ?, generation = ?, updated_at = ? WHERE name = ?`,
     ),
-    remove: db.prepare<[string]>('DELETE FROM rules WHERE name = ?'),
+    remove: db.prepare<[string]>(`DELETE FROM ${table} WHERE name = ?`),
   };
 
   const put = db.transaction((name: string, manifest: Readonly<Record<string, unknown>>): StoredRule => {
@@ -46,14 +55,14 @@ export function createSqliteRuleStore(db: SqliteDatabase, clock: Clock = systemC
   });
 
   return {
-    put: async (name, manifest) => guard('store the rule', () => put(name, manifest)),
+    put: async (name, manifest) => guard(`store the ${noun}`, () => put(name, manifest)),
     get: async (name) =>
-      guard('read the rule', () => {
+      guard(`read the ${noun}`, () => {
         const row = stmt.get.get(name);
         return row && toStored(row);
       }),
-    list: async () => guard('list the rules', () => stmt.list.all().map(toStored)),
-    delete: async (name) => guard('delete the rule', () => stmt.remove.run(name).changes > 0),
+    list: async () => guard(`list the ${noun}s`, () => stmt.list.all().map(toStored)),
+    delete: async (name) => guard(`delete the ${noun}`, () => stmt.remove.run(name).changes > 0),
   };
 }
 

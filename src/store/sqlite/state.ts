@@ -75,6 +75,14 @@ export const STATE_MIGRATIONS: Migrations = [
    );
    CREATE INDEX trace_event ON trace (id, source);
    CREATE INDEX trace_at ON trace (at);`,
+  // Stacks: declared infrastructure (ports/rule-store.ts StackStore).
+  `CREATE TABLE stacks (
+     name TEXT PRIMARY KEY,
+     manifest TEXT NOT NULL,
+     generation INTEGER NOT NULL,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   ) WITHOUT ROWID;`,
 ];
 
 export interface StateDatabaseOptions {
