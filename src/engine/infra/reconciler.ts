@@ -1,0 +1,175 @@
+/**
+ * @module The reconciler: a control loop that keeps each provider's instance groups at their
+ * desired size. A group with fewer live instances than desired gets new ones; instances that
+ * crashed, stopped or failed their health check after being ready are replaced; extra instances
+ * are drained and stopped (newest first). Each decision is an `infra.reconcile.decided` event
+ * whose causation is the event that revealed the need (a crash, an unhealthy check, a scaling
+ * change), and the provider's resulting events carry the decision as their cause.
+ */
+import type { Clock } from '../../core/clock.js';
+import type { CloudEvent } from '../../core/event.js';
+import type { InstanceGroupSpec, InstanceStatus, Resource } from '../../core/infra/types.js';
+import { resourceRef } from '../../core/infra/types.js';
+import type { Provider, ProviderChange } from '../../ports/provider.js';
+
+export interface ReconcilerOptions {
+  readonly providers: ReadonlyMap<string, Provider>;
+  readonly clock: Clock;
+  /** Publishes a decision event (in order with the provider events) and returns its id. */
+  readonly decide: (event: Omit<CloudEvent, 'id' | 'specversion' | 'source'>) => string;
+  /** Full pass interval; events also trigger a pass at once. Default 1,000 ms. */
+  readonly intervalMs?: number;
+  readonly onError?: (err: unknown) => void;
+}
+
+export interface Reconciler {
+  start(): void;
+  /** Tells the reconciler what an event revealed (by subject), so decisions can name their cause. */
+  noteEvent(subject: string, eventId: string): void;
+  /** Runs a pass soon (coalesced). */
+  poke(): void;
+  /** Runs one pass now; resolves when its changes are accepted by the providers. */
+  pass(): Promise<number>;
+  close(): Promise<void>;
+}
+
+type Instance = Resource<'Instance'>;
+
+/** Live and serving or about to: starting, or running and not failed. */
+function isFailed(i: InstanceStatus): boolean {
+  if (i.phase === 'crashed' || i.phase === 'stopped' || i.phase === 'stopping') return true;
+  return i.phase === 'running' && i.readyAt !== undefined && !i.healthy;
+}
+
+export function createReconciler(o: ReconcilerOptions): Reconciler {
+  const lastEvent = new Map<string, string>();
+  /** Instances already being stopped by this reconciler: not counted, not stopped twice. */
+  const stopping = new Set<string>();
+  let timer: ReturnType<typeof setInterval> | undefined;
+  let running: Promise<number> | undefined;
+  let again = false;
+  let poked: ReturnType<typeof setTimeout> | undefined;
+
+  const cause = (subject: string): string | undefined => lastEvent.get(subject);
+
+  async function reconcileProvider(name: string, provider: Provider): Promise<number> {
+    const observed = await provider.observe();
+    const groups = observed.filter((r): r is Resource<'InstanceGroup'> => r.kind === 'InstanceGroup');
+    const instances = observed.filter((r): r is Instance => r.kind === 'Instance' && r.status !== undefined);
+    for (const name of stopping) {
+      const i = instances.find((x) => x.name === name);
+      if (!i || i.status!.phase === 'stopped' || i.status!.phase === 'crashed') stopping.delete(name);
+    }
+    let changes = 0;
+    for (const group of groups) {
+      const mine = instances.filter((i) => i.status!.group === group.name);
+      changes += await reconcileGroup(name, provider, group, mine);
+    }
+    return changes;
+  }
+
+  async function reconcileGroup(
+    providerName: string,
+    provider: Provider,
+    group: Resource<'InstanceGroup'>,
+    instances: Instance[],
+  ): Promise<number> {
+    const spec: InstanceGroupSpec = group.spec;
+    const groupRef = resourceRef('InstanceGroup', group.name);
+    const apply: { change: ProviderChange; reason: string; trigger?: string }[] = [];
+    for (const i of instances) {
+      if (!stopping.has(i.name) && isFailed(i.status!) && i.status!.phase === 'running') {
+        // Unhealthy after being ready: stop it so a replacement takes its place.
+        const ref = resourceRef('Instance', i.name);
+        apply.push({ change: { op: 'stop-instance', name: i.name, drain: false }, reason: 'unhealthy', trigger: cause(ref) });
+        stopping.add(i.name);
+      }
+    }
+    const live = instances.filter((i) => !isFailed(i.status!) && !stopping.has(i.name));
+    const missing = spec.desired - live.length;
+    const lost = instances.filter((i) => isFailed(i.status!));
+    for (let n = 0; n < missing; n++) {
+      const trigger = lost[n] ? cause(resourceRef('Instance', lost[n]!.name)) : cause(groupRef);
+      const reason = lost[n] ? `replace ${lost[n]!.name} (${lost[n]!.status!.phase})` : 'scale out to desired';
+      apply.push({ change: { op: 'start-instance', group: group.name }, reason, trigger });
+    }
+    if (missing < 0) {
+      const newest = [...live].sort((a, b) => (b.status!.startedAt ?? 0) - (a.status!.startedAt ?? 0));
+      for (const i of newest.slice(0, -missing)) {
+        apply.push({ change: { op: 'stop-instance', name: i.name, drain: true }, reason: 'scale in to desired', trigger: cause(groupRef) });
+        stopping.add(i.name);
+      }
+    }
+    for (const a of apply) {
+      const decision = o.decide({
+        type: 'infra.reconcile.decided',
+        subject: groupRef,
+        time: new Date(o.clock.now()).toISOString(),
+        partitionkey: groupRef,
+        ...(a.trigger ? { causationid: a.trigger } : {}),
+        data: {
+          provider: providerName,
+          group: group.name,
+          op: a.change.op,
+          ...('name' in a.change ? { instance: a.change.name } : {}),
+          reason: a.reason,
+          desired: spec.desired,
+          live: live.length,
+        },
+      });
+      await provider.apply({ ...a.change, cause: decision });
+    }
+    return apply.length;
+  }
+
+  async function pass(): Promise<number> {
+    let total = 0;
+    for (const [name, provider] of o.providers) {
+      try {
+        total += await reconcileProvider(name, provider);
+      } catch (err) {
+        o.onError?.(err);
+      }
+    }
+    return total;
+  }
+
+  const run = (): Promise<number> => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = pass().finally(() => {
+      running = undefined;
+      if (again) {
+        again = false;
+        void run();
+      }
+    });
+    return running;
+  };
+
+  return {
+    start() {
+      timer = setInterval(() => void run(), o.intervalMs ?? 1_000);
+      void run();
+    },
+    noteEvent(subject, eventId) {
+      lastEvent.set(subject, eventId);
+      if (lastEvent.size > 100_000) lastEvent.delete(lastEvent.keys().next().value!);
+    },
+    poke() {
+      if (poked) return;
+      poked = setTimeout(() => {
+        poked = undefined;
+        void run();
+      }, 5);
+    },
+    pass: run,
+    async close() {
+      if (timer) clearInterval(timer);
+      if (poked) clearTimeout(poked);
+      while (running) await running;
+    },
+  };
+}
