@@ -16,7 +16,7 @@ export interface ReconcilerOptions {
   readonly providers: ReadonlyMap<string, Provider>;
   readonly clock: Clock;
   /** Publishes a decision event (in order with the provider events) and returns its id. */
-  readonly decide: (event: Omit<CloudEvent, 'id' | 'specversion' | 'source'>) => string;
+  readonly decide: (event: Omit<CloudEvent, 'id' | 'specversion' | 'source'> & { readonly type: string }) => string;
   /** Full pass interval; events also trigger a pass at once. Default 1,000 ms. */
   readonly intervalMs?: number;
   readonly onError?: (err: unknown) => void;
@@ -81,7 +81,11 @@ export function createReconciler(o: ReconcilerOptions): Reconciler {
       if (!stopping.has(i.name) && isFailed(i.status!) && i.status!.phase === 'running') {
         // Unhealthy after being ready: stop it so a replacement takes its place.
         const ref = resourceRef('Instance', i.name);
-        apply.push({ change: { op: 'stop-instance', name: i.name, drain: false }, reason: 'unhealthy', trigger: cause(ref) });
+        apply.push({
+          change: { op: 'stop-instance', name: i.name, drain: false },
+          reason: 'unhealthy',
+          trigger: cause(ref),
+        });
         stopping.add(i.name);
       }
     }
@@ -96,7 +100,11 @@ export function createReconciler(o: ReconcilerOptions): Reconciler {
     if (missing < 0) {
       const newest = [...live].sort((a, b) => (b.status!.startedAt ?? 0) - (a.status!.startedAt ?? 0));
       for (const i of newest.slice(0, -missing)) {
-        apply.push({ change: { op: 'stop-instance', name: i.name, drain: true }, reason: 'scale in to desired', trigger: cause(groupRef) });
+        apply.push({
+          change: { op: 'stop-instance', name: i.name, drain: true },
+          reason: 'scale in to desired',
+          trigger: cause(groupRef),
+        });
         stopping.add(i.name);
       }
     }
