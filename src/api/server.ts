@@ -5,6 +5,7 @@ import { hasScope, verifyToken } from '../auth/tokens.js';
 import type { Clock } from '../core/clock.js';
 import { ErrorCode, HomeostatError } from '../core/errors.js';
 import type { DeliveryAdmin } from '../engine/delivery-admin.js';
+import type { InfraService } from '../engine/infra/service.js';
 import type { EngineOperations } from '../engine/operations.js';
 import type { RuleService } from '../engine/rule-service.js';
 import type { Ingestor } from '../ingest/ingest.js';
@@ -14,6 +15,7 @@ import type { Scope, TokenStore } from '../ports/token-store.js';
 import { registerDlqRoutes } from './dlq-routes.js';
 import { sendError, statusOf, toHomeostatError } from './errors.js';
 import { registerEventsRoutes } from './events-routes.js';
+import { registerInfraRoutes } from './infra-routes.js';
 import { registerOperationsRoutes } from './operations-routes.js';
 import { registerRuleRoutes } from './rules-routes.js';
 import { registerSchemaRoutes } from './schemas-routes.js';
@@ -38,6 +40,8 @@ export interface ApiDeps {
   readonly rules?: RuleService;
   /** Replay and backtest (/v1/replay, /v1/backtest); those routes exist only when set. */
   readonly operations?: EngineOperations;
+  /** Stacks and resources (/v1/stacks, /v1/resources); those routes exist only when set. */
+  readonly infra?: InfraService;
 }
 
 declare module 'fastify' {
@@ -104,5 +108,6 @@ export function createApiServer(deps: ApiDeps): FastifyInstance {
     registerTraceRoutes(app, deps.deliveries);
   }
   if (deps.operations) registerOperationsRoutes(app, deps.operations, deps.clock);
+  if (deps.infra) registerInfraRoutes(app, deps.infra);
   return app;
 }

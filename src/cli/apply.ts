@@ -6,10 +6,16 @@ import type { HomeostatClient } from './client.js';
 import { type ManifestDocument, type ManifestSyntaxError, readManifestFiles } from './manifest-files.js';
 import { type ClientFlags, clientFrom, collect, examples, withClientOptions } from './options.js';
 import { note, out } from './output.js';
+import { applyStack } from './stacks.js';
 
 interface ApplyFlags extends ClientFlags {
   readonly file: string[];
+  readonly prune?: boolean;
+  readonly wait: string;
 }
+
+/** Kinds `apply` takes. */
+const APPLY_KINDS = [...ruleManifestKinds, 'Stack'] as const;
 
 /** Errors after which the other documents would fail the same way: stop at once. */
 const FATAL = [ErrorCode.UNAVAILABLE, ErrorCode.UNAUTHENTICATED, ErrorCode.FORBIDDEN];
@@ -23,6 +29,13 @@ export function registerApply(program: Command): void {
       '-f, --file <path>',
       "a file, a directory (its *.yaml, *.yml, *.json in name order), or '-'",
       collect,
+    );
+  apply
+    .option('--prune', 'stacks: delete resources the stack created that it no longer declares')
+    .option(
+      '--wait <duration>',
+      'stacks: wait up to this long for the stack to converge, printing progress (0: do not wait)',
+      '60s',
     );
   withClientOptions(apply, { json: false }).action(runApply);
   examples(apply, [
@@ -54,9 +67,9 @@ export function checkKind(value: unknown): HomeostatError | undefined {
     return problem('expected a manifest object with apiVersion, kind, metadata and spec', '');
   }
   const kind = (value as { kind?: unknown }).kind;
-  const supported = `supported kinds: ${ruleManifestKinds.join(', ')}`;
+  const supported = `supported kinds: ${APPLY_KINDS.join(', ')}`;
   if (kind === undefined) return problem(`required; ${supported}`);
-  if (!ruleManifestKinds.includes(kind as 'Rule'))
+  if (!APPLY_KINDS.includes(kind as 'Rule'))
     return problem(`${JSON.stringify(kind)} is not a supported kind; ${supported}`);
   return undefined;
 }
@@ -67,15 +80,20 @@ export function manifestName(value: unknown): string | undefined {
   return typeof name === 'string' && name !== '' ? name : undefined;
 }
 
-async function applyOne(client: HomeostatClient, doc: ManifestDocument): Promise<boolean> {
+async function applyOne(client: HomeostatClient, doc: ManifestDocument, flags: ApplyFlags): Promise<boolean> {
   const name = manifestName(doc.value);
-  const label = `rule/${name ?? '(unnamed)'}`;
+  const isStack = (doc.value as { kind?: unknown } | undefined)?.kind === 'Stack';
+  const label = `${isStack ? 'stack' : 'rule'}/${name ?? '(unnamed)'}`;
   const kindError = checkKind(doc.value);
   if (kindError) {
     reportProblems(doc, kindError, label);
     return false;
   }
   try {
+    if (isStack) {
+      await applyStack(client, doc.value, name ?? '', flags);
+      return true;
+    }
     // Without a name, POST lets the server report every problem, /metadata/name among them.
     const res = name
       ? await client.request<{ result: string }>('PUT', `/v1/rules/${encodeURIComponent(name)}`, { body: doc.value })
@@ -98,7 +116,7 @@ async function runApply(flags: ApplyFlags): Promise<void> {
     throw new HomeostatError(ErrorCode.INVALID, `no manifests found in ${flags.file.join(', ')}; nothing applied`);
   }
   let failed = unreadable;
-  for (const doc of documents) if (!(await applyOne(client, doc))) failed += 1;
+  for (const doc of documents) if (!(await applyOne(client, doc, flags))) failed += 1;
   if (failed > 0) {
     const total = documents.length + unreadable;
     const rest = failed === total ? 'nothing was applied' : 'the others were applied';

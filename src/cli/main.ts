@@ -12,6 +12,7 @@ import { examples } from './options.js';
 import { ExitCode, exitCodeFor, formatError, note } from './output.js';
 import { registerRules } from './rules.js';
 import { registerSchemas } from './schemas.js';
+import { registerStacks } from './stacks.js';
 import { registerTail } from './tail.js';
 import { registerTokens } from './tokens.js';
 import { registerUp } from './up.js';
@@ -54,6 +55,7 @@ export function buildProgram(): Command {
   registerRules(program);
   registerDeliveryCommands(program);
   registerOperations(program);
+  registerStacks(program);
   examples(program, [
     'homeostat up --data-dir ./data',
     'homeostat emit --type host.cpu.high --subject web-1 --data \'{"cpu":97}\'',
