@@ -30,6 +30,21 @@ module.exports = {
       to: { path: '^src/', pathNot: '^src/(core|ports|actions)/' },
     },
     {
+      name: 'providers-depend-on-core-and-ports',
+      comment:
+        'providers/ (local, sim, kubernetes, aws) use core/, ports/, their own folder, node: modules and npm packages only; the runtime wires them',
+      severity: 'error',
+      from: { path: '^src/providers/' },
+      to: { path: '^src/', pathNot: '^src/(core|ports|providers)/' },
+    },
+    {
+      name: 'only-runtime-picks-providers',
+      comment: 'the engine knows providers through ports/provider.ts; concrete providers are wired in runtime/ only',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(runtime|providers)/' },
+      to: { path: '^src/providers/' },
+    },
+    {
       name: 'inner-layers-do-not-reach-interfaces',
       severity: 'error',
       from: { path: '^src/(core|ports|log|store|ingest|auth)/' },
