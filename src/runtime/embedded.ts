@@ -6,6 +6,7 @@ import { createApiServer } from '../api/server.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { ErrorCode, HomeostatError } from '../core/errors.js';
 import { createEngine } from '../engine/engine.js';
+import { createInfraService } from '../engine/infra/service.js';
 import { createOperations } from '../engine/operations.js';
 import { createRuleService, ruleValidationContext } from '../engine/rule-service.js';
 import { createIngestor } from '../ingest/ingest.js';
@@ -14,7 +15,8 @@ import { createSqliteEventLog } from '../log/sqlite/event-log.js';
 import type { EventLog } from '../ports/event-log.js';
 import type { TokenStore } from '../ports/token-store.js';
 import { createSqliteDeliveryStore } from '../store/sqlite/delivery-store.js';
-import { createSqliteRuleStore } from '../store/sqlite/rule-store.js';
+import { createLocalProvider } from '../providers/local/provider.js';
+import { createSqliteRuleStore, createSqliteStackStore } from '../store/sqlite/rule-store.js';
 import { createSqliteSchemaStore } from '../store/sqlite/schema-store.js';
 import { openStateDatabase } from '../store/sqlite/state.js';
 import { createSqliteTokenStore } from '../store/sqlite/token-store.js';
@@ -32,6 +34,8 @@ export interface EmbeddedOptions {
   readonly clock?: Clock;
   /** Wraps the event log, e.g. to instrument it or, in tests, to hold appends. */
   readonly decorateLog?: (log: EventLog) => EventLog;
+  /** Stop every provider instance on close (tests); by default instances outlive the process. */
+  readonly stopInfraOnClose?: boolean;
 }
 
 /**
@@ -97,6 +101,14 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
     onError: (err) => logger.error({ err }, 'rules engine error'),
   });
   const context = ruleValidationContext(actions);
+  const providers = new Map([['local', createLocalProvider({ dataDir: join(config.dataDir, 'providers', 'local'), clock })]]);
+  const infra = createInfraService({
+    providers,
+    stacks: createSqliteStackStore(stateDb, clock),
+    publish,
+    clock,
+    onError: (err) => logger.error({ err }, 'infrastructure error'),
+  });
   const rules = createRuleService({
     store: createSqliteRuleStore(stateDb, clock),
     clock,
@@ -117,6 +129,7 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
     rules,
     deliveries: engine.admin,
     operations: createOperations(engine, context),
+    infra,
     clock,
     logger,
     authRequired: config.authRequired,
@@ -139,10 +152,12 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
   try {
     await rules.load();
     await engine.start();
+    await infra.start();
     await app.listen({ host: config.server.host, port: config.server.port });
   } catch (cause) {
     clearInterval(retention);
     await app.close();
+    await infra.close();
     await engine.close();
     await actions.close();
     await log.close();
@@ -163,6 +178,7 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
       state = 'closing';
       clearInterval(retention);
       await app.close();
+      await infra.close({ stopAll: options.stopInfraOnClose ?? false });
       await engine.close();
       await actions.close();
       await log.close();

@@ -51,7 +51,8 @@ export interface InfraService {
   /** An out-of-band change through the provider (standing in for a console click). */
   set(kind: ResourceKind, name: string, patch: Readonly<Record<string, unknown>>): Promise<void>;
   readonly reconciler: Reconciler;
-  close(): Promise<void>;
+  /** Stops the loop and the providers; `stopAll` also stops every instance (tests, uninstall). */
+  close(options?: { readonly stopAll?: boolean }): Promise<void>;
 }
 
 export function createInfraService(o: InfraServiceOptions): InfraService {
@@ -249,10 +250,10 @@ export function createInfraService(o: InfraServiceOptions): InfraService {
         `no ${kind} named '${name}'; list resources with \`homeostat infra list\``,
       );
     },
-    async close() {
+    async close(options = {}) {
       await reconciler.close();
       await publisher.flush();
-      for (const p of o.providers.values()) await p.close();
+      for (const p of o.providers.values()) await p.close(options);
     },
   };
 }
