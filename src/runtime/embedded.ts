@@ -101,7 +101,9 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
     onError: (err) => logger.error({ err }, 'rules engine error'),
   });
   const context = ruleValidationContext(actions);
-  const providers = new Map([['local', createLocalProvider({ dataDir: join(config.dataDir, 'providers', 'local'), clock })]]);
+  const providers = new Map([
+    ['local', createLocalProvider({ dataDir: join(config.dataDir, 'providers', 'local'), clock })],
+  ]);
   const infra = createInfraService({
     providers,
     stacks: createSqliteStackStore(stateDb, clock),
