@@ -11,6 +11,7 @@ import { note, out, usageError } from './output.js';
 interface DeleteFlags extends ClientFlags {
   readonly file?: string[];
   readonly ignoreNotFound?: boolean;
+  readonly prune?: boolean;
 }
 
 /** Registers `delete` on the program. */
@@ -19,9 +20,14 @@ export function registerDelete(program: Command): void {
     .command('delete [resource] [name]')
     .description('delete a rule by name, or the rules the manifests in -f files name')
     .option('-f, --file <path>', "a manifest file, a directory, or '-' (repeatable)", collect)
-    .option('--ignore-not-found', 'do not fail when a rule does not exist');
+    .option('--ignore-not-found', 'do not fail when a rule does not exist')
+    .option('--prune', 'stacks: also delete the resources the stack created (instances are stopped)');
   withClientOptions(del, { json: false }).action(runDelete);
-  examples(del, ['homeostat delete rule page-on-5xx', 'homeostat delete -f examples/rules/']);
+  examples(del, [
+    'homeostat delete rule page-on-5xx',
+    'homeostat delete -f examples/rules/',
+    'homeostat delete stack shop --prune',
+  ]);
 }
 
 /** Deletes one rule; false when it did not exist (reported on stderr). */
@@ -58,14 +64,16 @@ async function runDelete(resource: string | undefined, name: string | undefined,
     if (resource === undefined || name === undefined) {
       throw usageError('name the rule to delete (homeostat delete rule <name>) or give -f <file>');
     }
-    checkResource(resource);
+    const stack = resource === 'stack' || resource === 'stacks';
+    if (!stack) checkResource(resource);
+    const path = stack ? `/v1/stacks/${encodeURIComponent(name)}` : `/v1/rules/${encodeURIComponent(name)}`;
     try {
-      await client.request('DELETE', `/v1/rules/${encodeURIComponent(name)}`);
+      await client.request('DELETE', path, { query: { prune: stack && flags.prune ? 'true' : undefined } });
     } catch (err) {
       if (flags.ignoreNotFound && hasCode(err, ErrorCode.NOT_FOUND)) return;
       throw err;
     }
-    out(`rule/${name} deleted`);
+    out(`${stack ? 'stack' : 'rule'}/${name} deleted${stack && flags.prune ? ' with its resources' : ''}`);
     return;
   }
   const { documents, errors } = readManifestFiles(files);

@@ -1,4 +1,4 @@
-/** @module `homeostat get rules` and `homeostat get rule <name>`: list or show rules as a table, YAML or JSON. */
+/** @module `homeostat get rules|rule <name>|stacks|stack <name>`: list or show rules and stacks as a table, YAML or JSON. */
 import { type Command, Option } from 'commander';
 import { stringify } from 'yaml';
 import { type ClientFlags, clientFrom, examples, withClientOptions } from './options.js';
@@ -28,7 +28,7 @@ export const RULE_RESOURCES = ['rules', 'rule'];
 /** Throws a usage error unless `resource` names rules. */
 export function checkResource(resource: string): void {
   if (!RULE_RESOURCES.includes(resource)) {
-    throw usageError(`unknown resource '${resource}'; supported: rules (e.g. homeostat get rules)`);
+    throw usageError(`unknown resource '${resource}'; supported: rules, stacks (e.g. homeostat get rules)`);
   }
 }
 
@@ -36,7 +36,7 @@ export function checkResource(resource: string): void {
 export function registerGet(program: Command): void {
   const get = program
     .command('get <resource> [name]')
-    .description('list rules, or show one rule (-o yaml prints a manifest that `apply -f` accepts)')
+    .description('list rules or stacks, or show one (-o yaml prints a manifest that `apply -f` accepts)')
     .addOption(
       new Option('-o, --output <format>', 'output format').choices(['table', 'yaml', 'json']).default('table'),
     );
@@ -61,9 +61,52 @@ function rows(rules: readonly RuleSummary[]): string[][] {
 
 const HEADERS = ['NAME', 'ENABLED', 'TARGETS', 'GENERATION', 'UPDATED', 'DESCRIPTION'];
 
+/** Stack resource names `get` accepts. */
+const STACK_RESOURCES = ['stacks', 'stack'];
+
+interface StackDetail {
+  readonly name: string;
+  readonly generation: number;
+  readonly manifest: Record<string, unknown>;
+  readonly status: { converged: boolean; drift: number; groups: { name: string; desired: number; healthy: number }[] };
+}
+
+async function runGetStacks(name: string | undefined, format: string, flags: GetFlags): Promise<void> {
+  const client = clientFrom(flags);
+  if (name === undefined) {
+    const res = await client.request<{ stacks: { name: string; generation: number; updatedAt: string }[] }>(
+      'GET',
+      '/v1/stacks',
+    );
+    if (format === 'json') return printJson(res.body);
+    if (format === 'yaml') return void process.stdout.write(stringify(res.body));
+    return printTable(
+      ['NAME', 'GENERATION', 'UPDATED'],
+      res.body.stacks.map((s) => [s.name, String(s.generation), formatTime(s.updatedAt)]),
+    );
+  }
+  const res = await client.request<StackDetail>('GET', `/v1/stacks/${encodeURIComponent(name)}`);
+  if (format === 'json') return printJson(res.body.manifest);
+  if (format === 'yaml') return void process.stdout.write(stringify(res.body.manifest));
+  const { status } = res.body;
+  printTable(
+    ['NAME', 'GENERATION', 'CONVERGED', 'DRIFT', 'GROUPS'],
+    [
+      [
+        res.body.name,
+        String(res.body.generation),
+        String(status.converged),
+        String(status.drift),
+        status.groups.map((g) => `${g.name} ${g.healthy}/${g.desired}`).join(', '),
+      ],
+    ],
+  );
+}
+
 async function runGet(resource: string, name: string | undefined, flags: GetFlags): Promise<void> {
-  checkResource(resource);
   const format = flags.json ? 'json' : (flags.output ?? 'table');
+  if (STACK_RESOURCES.includes(resource)) return runGetStacks(name, format, flags);
+  checkResource(resource);
   const client = clientFrom(flags);
   if (name === undefined) {
     const res = await client.request<{ rules: RuleSummary[] }>('GET', '/v1/rules');
