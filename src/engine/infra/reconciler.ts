@@ -45,6 +45,8 @@ export function createReconciler(o: ReconcilerOptions): Reconciler {
   const lastEvent = new Map<string, string>();
   /** Instances already being stopped by this reconciler: not counted, not stopped twice. */
   const stopping = new Set<string>();
+  /** Failed instances a replacement was already started for: a later shortfall has another cause. */
+  const replaced = new Set<string>();
   let timer: ReturnType<typeof setInterval> | undefined;
   let running: Promise<number> | undefined;
   let again = false;
@@ -60,6 +62,7 @@ export function createReconciler(o: ReconcilerOptions): Reconciler {
       const i = instances.find((x) => x.name === name);
       if (!i || i.status!.phase === 'stopped' || i.status!.phase === 'crashed') stopping.delete(name);
     }
+    for (const name of replaced) if (!instances.some((x) => x.name === name)) replaced.delete(name);
     let changes = 0;
     for (const group of groups) {
       const mine = instances.filter((i) => i.status!.group === group.name);
@@ -91,8 +94,9 @@ export function createReconciler(o: ReconcilerOptions): Reconciler {
     }
     const live = instances.filter((i) => !isFailed(i.status!) && !stopping.has(i.name));
     const missing = spec.desired - live.length;
-    const lost = instances.filter((i) => isFailed(i.status!));
+    const lost = instances.filter((i) => isFailed(i.status!) && !replaced.has(i.name));
     for (let n = 0; n < missing; n++) {
+      if (lost[n]) replaced.add(lost[n]!.name);
       const trigger = lost[n] ? cause(resourceRef('Instance', lost[n]!.name)) : cause(groupRef);
       const reason = lost[n] ? `replace ${lost[n]!.name} (${lost[n]!.status!.phase})` : 'scale out to desired';
       apply.push({ change: { op: 'start-instance', group: group.name }, reason, trigger });

@@ -1,0 +1,145 @@
+/**
+ * @module Crash scenario: a stack of real processes behind the load balancer under steady client
+ * load; kill -9 one instance, then hang one, N times each; measures from the log's events the time
+ * to detection and to the replacement being ready, and counts the client's failed requests.
+ * Run: `npm run scenario:crash` (options: `tsx bench/scenarios/crash.ts --help`).
+ */
+import { readFileSync } from 'node:fs';
+import { figures, overall } from './analyze.js';
+import { FaultKind, type FaultTimeline, fullStrength, injectFault } from './fault.js';
+import { type Load, startLoad } from './load.js';
+import { type ResolvedScenarioOptions, readScenarioOptions } from './options.js';
+import { headerLines, runLines, summaryLines } from './report.js';
+import { createServerApi, scenarioStack, type ServerApi, STACK, until } from './server-api.js';
+import { type ServerProcess, startServer } from '../ingest/server.js';
+
+const log = (line: string) => process.stderr.write(`[scenario ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+const out = (line = '') => process.stdout.write(`${line}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function commandLine(): string {
+  const env = Object.entries(process.env)
+    .filter(([k]) => k.startsWith('BENCH_'))
+    .map(([k, v]) => `${k}=${v}`);
+  return [...env, 'tsx', 'bench/scenarios/crash.ts', ...process.argv.slice(2)].join(' ');
+}
+
+/** Every instance pid the scenario has seen, so none outlives it even if the server cannot stop them. */
+const seenPids = new Set<number>();
+
+async function faults(api: ServerApi, o: ResolvedScenarioOptions): Promise<FaultTimeline[]> {
+  const timelines: FaultTimeline[] = [];
+  for (const kind of Object.values(FaultKind)) {
+    for (let run = 1; run <= o.runs; run++) {
+      const live = await fullStrength(api, o);
+      for (const i of live) seenPids.add(i.status.pid);
+      await sleep(o.settleMs);
+      const victim = live[run % live.length]!;
+      const t = await injectFault(api, kind, run, victim, o);
+      log(
+        `${kind} ${run}/${o.runs}: ${victim.name} ${t.detection.type.slice(6)} after ${t.detection.time - t.faultAt} ms, ` +
+          `${t.started.subject.slice(9)} ready after ${t.ready.time - t.faultAt} ms`,
+      );
+      timelines.push(t);
+    }
+  }
+  return timelines;
+}
+
+async function scenario(server: ServerProcess, api: ServerApi, o: ResolvedScenarioOptions): Promise<void> {
+  let load: Load | undefined;
+  try {
+    log(`applying stack '${STACK}': ${o.instances} instances behind a balancer`);
+    await api.call('PUT', `/v1/stacks/${STACK}`, scenarioStack(o));
+    await fullStrength(api, o);
+    const address = await api.balancerAddress();
+    log(`load: ${o.rate} req/s to http://${address}/`);
+    load = startLoad({ address, rate: o.rate, timeoutMs: o.clientTimeoutMs });
+    const timelines = await faults(api, o);
+    await fullStrength(api, o);
+    await sleep(o.settleMs);
+    await load.stop();
+    const rows = timelines.map((t) => figures(t, load!.records));
+    const header = headerLines(o, commandLine(), server.command.replace(server.dataDir, '<fresh tmp dir>'));
+    for (const line of header) out(line);
+    out();
+    for (const line of runLines(rows)) out(line);
+    out();
+    for (const line of summaryLines(rows, overall(load.records, timelines))) out(line);
+  } finally {
+    await load?.stop();
+    await removeStack(api);
+  }
+}
+
+/** Deletes the stack with its resources (the server leaves instances running on SIGTERM by design). */
+async function removeStack(api: ServerApi): Promise<void> {
+  try {
+    for (const i of await api.instances()) seenPids.add(i.status.pid);
+    await api.call('DELETE', `/v1/stacks/${STACK}?prune=true`);
+    await until(
+      async () => {
+        const left = (await api.instances()).filter((i) => !['stopped', 'crashed'].includes(i.status.phase));
+        return left.length === 0 ? true : undefined;
+      },
+      'every instance to stop',
+      15_000,
+    );
+  } catch (err) {
+    log(`removing the stack failed (${(err as Error).message}); killing the instances directly`);
+  }
+}
+
+/** SIGKILLs the process group of every instance seen that still runs the example service. */
+function killLeftovers(): void {
+  let killed = 0;
+  for (const pid of seenPids) {
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('web.mjs')) continue;
+      process.kill(-pid, 'SIGKILL');
+      killed++;
+    } catch {
+      // Gone already.
+    }
+  }
+  log(`${seenPids.size} instance processes seen, ${killed} still running at the end (killed)`);
+}
+
+async function main(): Promise<number> {
+  let o: ResolvedScenarioOptions;
+  try {
+    o = readScenarioOptions(process.argv.slice(2), process.env);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    return 2;
+  }
+  log('starting the server (node bin/homeostat.js up --port 0 on a fresh data dir)');
+  const server = await startServer({
+    fsync: 'normal',
+    extraArgs: [],
+    nodeArgs: [],
+    timeoutMs: o.startTimeoutSec * 1000,
+  });
+  const api = createServerApi(server.url);
+  const interrupted = () => {
+    log('interrupted: removing the stack and stopping the server');
+    void removeStack(api)
+      .then(killLeftovers)
+      .then(() => server.stop())
+      .finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+  try {
+    await scenario(server, api, o);
+    return 0;
+  } catch (err) {
+    process.stderr.write(`scenario failed: ${(err as Error).stack ?? String(err)}\n`);
+    return 1;
+  } finally {
+    killLeftovers();
+    await server.stop();
+  }
+}
+
+process.exitCode = await main();
