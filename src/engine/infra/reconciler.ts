@@ -24,8 +24,11 @@ export interface ReconcilerOptions {
 
 export interface Reconciler {
   start(): void;
-  /** Tells the reconciler what an event revealed (by subject), so decisions can name their cause. */
-  noteEvent(subject: string, eventId: string): void;
+  /**
+   * Tells the reconciler what an event revealed (by subject), so decisions can name their cause;
+   * `instance.unhealthy` marks a running instance as failed until `instance.healthy` or `ready`.
+   */
+  noteEvent(subject: string, eventId: string, type?: string): void;
   /** Runs a pass soon (coalesced). */
   poke(): void;
   /** Runs one pass now; resolves when its changes are accepted by the providers. */
@@ -35,14 +38,20 @@ export interface Reconciler {
 
 type Instance = Resource<'Instance'>;
 
-/** Live and serving or about to: starting, or running and not failed. */
-function isFailed(i: InstanceStatus): boolean {
-  if (i.phase === 'crashed' || i.phase === 'stopped' || i.phase === 'stopping') return true;
-  return i.phase === 'running' && i.readyAt !== undefined && !i.healthy;
+/** Gone or going: crashed, stopped, stopping. */
+function isGone(i: InstanceStatus): boolean {
+  return i.phase === 'crashed' || i.phase === 'stopped' || i.phase === 'stopping';
 }
 
 export function createReconciler(o: ReconcilerOptions): Reconciler {
   const lastEvent = new Map<string, string>();
+  /**
+   * Instances a health check reported unhealthy. Only a reported failure counts: an instance
+   * re-adopted after a restart is not healthy until its first check, and must not be replaced.
+   */
+  const unhealthy = new Set<string>();
+  const isFailed = (i: Instance): boolean =>
+    isGone(i.status!) || (i.status!.phase === 'running' && unhealthy.has(resourceRef('Instance', i.name)));
   /** Instances already being stopped by this reconciler: not counted, not stopped twice. */
   const stopping = new Set<string>();
   /** Failed instances a replacement was already started for: a later shortfall has another cause. */
@@ -81,7 +90,7 @@ export function createReconciler(o: ReconcilerOptions): Reconciler {
     const groupRef = resourceRef('InstanceGroup', group.name);
     const apply: { change: ProviderChange; reason: string; trigger?: string }[] = [];
     for (const i of instances) {
-      if (!stopping.has(i.name) && isFailed(i.status!) && i.status!.phase === 'running') {
+      if (!stopping.has(i.name) && isFailed(i) && i.status!.phase === 'running') {
         // Unhealthy after being ready: stop it so a replacement takes its place.
         const ref = resourceRef('Instance', i.name);
         apply.push({
@@ -92,9 +101,9 @@ export function createReconciler(o: ReconcilerOptions): Reconciler {
         stopping.add(i.name);
       }
     }
-    const live = instances.filter((i) => !isFailed(i.status!) && !stopping.has(i.name));
+    const live = instances.filter((i) => !isFailed(i) && !stopping.has(i.name));
     const missing = spec.desired - live.length;
-    const lost = instances.filter((i) => isFailed(i.status!) && !replaced.has(i.name));
+    const lost = instances.filter((i) => isFailed(i) && !replaced.has(i.name));
     for (let n = 0; n < missing; n++) {
       if (lost[n]) replaced.add(lost[n]!.name);
       const trigger = lost[n] ? cause(resourceRef('Instance', lost[n]!.name)) : cause(groupRef);
@@ -166,8 +175,17 @@ export function createReconciler(o: ReconcilerOptions): Reconciler {
       timer = setInterval(() => void run(), o.intervalMs ?? 1_000);
       void run();
     },
-    noteEvent(subject, eventId) {
+    noteEvent(subject, eventId, type) {
       lastEvent.set(subject, eventId);
+      if (type === 'instance.unhealthy') unhealthy.add(subject);
+      else if (
+        type === 'instance.healthy' ||
+        type === 'instance.ready' ||
+        type === 'instance.stopped' ||
+        type === 'instance.crashed'
+      ) {
+        unhealthy.delete(subject);
+      }
       if (lastEvent.size > 100_000) lastEvent.delete(lastEvent.keys().next().value!);
     },
     poke() {

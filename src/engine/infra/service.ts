@@ -87,7 +87,7 @@ export function createInfraService(o: InfraServiceOptions): InfraService {
     const event = makeEvent(provider, e);
     publisher.push(event);
     if (e.type !== 'metrics') {
-      reconciler.noteEvent(e.subject, event.id);
+      reconciler.noteEvent(e.subject, event.id, e.type);
       reconciler.poke();
     }
     if (e.type === 'resource.changed' && e.cause === undefined) void checkDrift(provider, e, event.id);
