@@ -45,6 +45,21 @@ module.exports = {
       to: { path: '^src/providers/' },
     },
     {
+      name: 'sources-depend-on-core-and-ports',
+      comment:
+        'sources/ (metrics scrapers and other event sources) use core/, ports/, their own folder, node: modules and npm packages only; the runtime wires them',
+      severity: 'error',
+      from: { path: '^src/sources/' },
+      to: { path: '^src/', pathNot: '^src/(core|ports|sources)/' },
+    },
+    {
+      name: 'only-runtime-picks-sources',
+      comment: 'concrete sources are wired in runtime/ only',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(runtime|sources)/' },
+      to: { path: '^src/sources/' },
+    },
+    {
       name: 'inner-layers-do-not-reach-interfaces',
       severity: 'error',
       from: { path: '^src/(core|ports|log|store|ingest|auth)/' },

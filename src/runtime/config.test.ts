@@ -106,4 +106,112 @@ describe('loadConfig', () => {
     const overrides = { actions: { exec: { allow: { e: { command: '/bin/echo', maxOutput: 'lots' } } } } };
     expect(() => loadConfig({ overrides })).toThrow(/actions\.exec\.allow\.e\.maxOutput/);
   });
+
+  it('configures no Prometheus scrape sources by default', () => {
+    expect(loadConfig({}).sources.prometheus).toEqual([]);
+  });
+
+  it('reads Prometheus scrape sources with defaults: 1s interval, timeout = interval, latency unit from the name', () => {
+    const path = file(
+      'prom.yaml',
+      [
+        'sources:',
+        '  prometheus:',
+        '    - name: web-metrics',
+        '      url: http://127.0.0.1:9100/metrics',
+        '      group: web',
+        '      metrics:',
+        '        requests: http_requests_total',
+        "        errors: { metric: http_requests_total, label: code, match: '^5' }",
+        '        latency: http_request_duration_seconds',
+        '        inFlight: http_requests_in_flight',
+        '    - name: api',
+        '      url: https://api.internal/metrics',
+        '      interval: 30s',
+        '      group: api',
+        '      metrics: { errors: api_errors_total, latency: api_latency_ms, memory: process_resident_memory_bytes }',
+        '',
+      ].join('\n'),
+    );
+    const [web, api] = loadConfig({ file: path }).sources.prometheus;
+    expect(web).toEqual({
+      name: 'web-metrics',
+      url: 'http://127.0.0.1:9100/metrics',
+      group: 'web',
+      intervalMs: 1000,
+      timeoutMs: 1000,
+      metrics: {
+        requests: 'http_requests_total',
+        errors: { metric: 'http_requests_total', label: 'code', match: '^5' },
+        latency: { metric: 'http_request_duration_seconds', unit: 'seconds' },
+        inFlight: 'http_requests_in_flight',
+      },
+    });
+    expect(api).toMatchObject({
+      intervalMs: 30_000,
+      timeoutMs: 10_000,
+      metrics: { errors: { metric: 'api_errors_total' }, latency: { metric: 'api_latency_ms', unit: 'milliseconds' } },
+    });
+    expect(Object.isFrozen(web)).toBe(true);
+    expect(Object.isFrozen(web!.metrics)).toBe(true);
+  });
+
+  it('rejects bad Prometheus source values, naming each config key and the fix', () => {
+    const good = { name: 'a', url: 'http://127.0.0.1:1/metrics', group: 'web', metrics: { requests: 'r_total' } };
+    const prometheus = [
+      good,
+      {
+        name: 'a',
+        url: 'ftp://x/metrics',
+        group: 'Web_1',
+        interval: '1s',
+        timeout: '2s',
+        metrics: { requests: 'bad-name', errors: { metric: 'e_total', label: 'code', match: '([' } },
+      },
+      { ...good, name: 'c', interval: '10ms', metrics: { errors: { metric: 'e_total', match: '^5' } } },
+      { ...good, name: 'd', metrics: {} },
+    ];
+    try {
+      loadConfig({ overrides: { sources: { prometheus } } });
+      expect.unreachable();
+    } catch (err: any) {
+      expect(err.code).toBe('E_CONFIG_INVALID');
+      const byKey = Object.fromEntries(err.problems.map((p: any) => [p.pointer, p.message]));
+      expect(byKey['sources.prometheus[1].name']).toBe("'a' is used by another source; names must be unique");
+      expect(byKey['sources.prometheus[1].url']).toMatch(/'ftp:\/\/x\/metrics' is not an http\(s\) URL/);
+      expect(byKey['sources.prometheus[1].group']).toMatch(/'Web_1' is not an InstanceGroup name/);
+      expect(byKey['sources.prometheus[1].timeout']).toBe('2000ms must be above 0 and at most the interval (1000ms)');
+      expect(byKey['sources.prometheus[1].metrics.requests']).toMatch(/'bad-name' is not a Prometheus metric name/);
+      expect(byKey['sources.prometheus[1].metrics.errors.match']).toMatch(/'\(\[' is not a regular expression/);
+      expect(byKey['sources.prometheus[2].interval']).toBe('10ms is too short; use at least 50ms');
+      expect(byKey['sources.prometheus[2].metrics.errors.match']).toMatch(/needs 'label'/);
+      expect(byKey['sources.prometheus[3].metrics']).toBe(
+        'maps no metric; name at least one of requests, errors, latency, inFlight, cpu, memory, instances',
+      );
+      expect(err.message).toContain('sources.prometheus[1].url');
+    }
+  });
+
+  it('rejects a bad Prometheus interval unit naming the key', () => {
+    const prometheus = [{ name: 'a', url: 'http://h/m', group: 'web', interval: 'often', metrics: { inFlight: 'x' } }];
+    expect(() => loadConfig({ overrides: { sources: { prometheus } } })).toThrow(
+      /sources\.prometheus\[0\]\.interval: "often" is not a valid value/,
+    );
+  });
+
+  it('rejects unknown and missing Prometheus source fields with file:line:column', () => {
+    const path = file(
+      'prom-bad.yaml',
+      'sources:\n  prometheus:\n    - name: a\n      url: http://h/m\n      metrics: {}\n      intervall: 1s\n',
+    );
+    try {
+      loadConfig({ file: path });
+      expect.unreachable();
+    } catch (err: any) {
+      expect(err.code).toBe('E_CONFIG_INVALID');
+      expect(err.message).toContain("must have required property 'group'");
+      expect(err.message).toContain("unknown setting 'intervall'");
+      expect(err.message).toContain(`${path}:3:7 (/sources/prometheus/0)`);
+    }
+  });
 });

@@ -11,6 +11,12 @@ import {
 } from '../actions/exec/config.js';
 import { parseBytes, parseDuration } from '../core/durations.js';
 import { ErrorCode, HomeostatError, invalid, type Problem } from '../core/errors.js';
+import {
+  type PrometheusSourceConfig,
+  type ResolvedPrometheusSource,
+  SOURCES_CONFIG_SCHEMA,
+  resolvePrometheusSources,
+} from '../sources/prometheus/config.js';
 import type { FsyncMode } from '../store/sqlite/database.js';
 
 /** Configuration as users write it (all optional; units as strings like '24h', '1MiB'). */
@@ -34,6 +40,8 @@ export interface HomeostatConfig {
   logging?: { level?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
   /** Server-side settings of actions; `exec.allow` lists the commands rules may run (none by default). */
   actions?: { exec?: ExecConfig };
+  /** Metrics from outside processes: `prometheus` lists text-format endpoints to scrape (none by default). */
+  sources?: { prometheus?: PrometheusSourceConfig[] };
 }
 
 export interface ResolvedConfig {
@@ -58,6 +66,7 @@ export interface ResolvedConfig {
   readonly authRequired: boolean;
   readonly logLevel: NonNullable<NonNullable<HomeostatConfig['logging']>['level']>;
   readonly actions: { readonly exec: ResolvedExecConfig };
+  readonly sources: { readonly prometheus: readonly ResolvedPrometheusSource[] };
 }
 
 const unit = { type: ['string', 'number'] };
@@ -107,6 +116,7 @@ const CONFIG_SCHEMA = {
       properties: { level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] } },
     },
     actions: { type: 'object', additionalProperties: false, properties: { exec: EXEC_CONFIG_SCHEMA } },
+    sources: SOURCES_CONFIG_SCHEMA,
   },
 } as const;
 
@@ -250,5 +260,6 @@ export function resolveConfig(cfg: HomeostatConfig, cwd: string): ResolvedConfig
     authRequired: required === 'auto' ? !isLoopback(host) : required,
     logLevel: cfg.logging?.level ?? 'info',
     actions: Object.freeze({ exec: resolveExecConfig(cfg.actions?.exec) }),
+    sources: Object.freeze({ prometheus: resolvePrometheusSources(cfg.sources?.prometheus) }),
   });
 }

@@ -16,6 +16,7 @@ import type { EventLog } from '../ports/event-log.js';
 import type { TokenStore } from '../ports/token-store.js';
 import { createSqliteDeliveryStore } from '../store/sqlite/delivery-store.js';
 import { createLocalProvider } from '../providers/local/provider.js';
+import { createPrometheusSources } from '../sources/prometheus/scrape.js';
 import { createSqliteRuleStore, createSqliteStackStore } from '../store/sqlite/rule-store.js';
 import { createSqliteSchemaStore } from '../store/sqlite/schema-store.js';
 import { openStateDatabase } from '../store/sqlite/state.js';
@@ -111,6 +112,7 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
     clock,
     onError: (err) => logger.error({ err }, 'infrastructure error'),
   });
+  const scrapes = createPrometheusSources(config, { publish, clock, logger });
   const rules = createRuleService({
     store: createSqliteRuleStore(stateDb, clock),
     clock,
@@ -170,6 +172,7 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
   const port = typeof address === 'object' && address ? address.port : config.server.port;
   const url = formatUrl(config.server.host, port);
   state = 'ready';
+  scrapes.start();
   logger.info({ url, dataDir: config.dataDir, auth: config.authRequired }, 'homeostat ready');
 
   return {
@@ -180,6 +183,7 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
       state = 'closing';
       clearInterval(retention);
       await app.close();
+      await scrapes.close();
       await infra.close({ stopAll: options.stopInfraOnClose ?? false });
       await engine.close();
       await actions.close();

@@ -125,6 +125,14 @@ describe('a stack of real processes', () => {
     expect(plan.body.changes).toEqual([]);
     const answered = new Set(await load(30));
     expect(answered.size).toBe(3);
+    // Metrics: one event per group per interval (1 s), not one per request.
+    const metrics = await until(async () => {
+      const all = await events('infra.metrics');
+      return all.find((e) => e.event.subject === 'instancegroup/web' && (e.event.data.rps as number) > 0);
+    }, 'a metrics event with traffic');
+    expect(metrics.event.data).toMatchObject({ group: 'web', instances: 3 });
+    expect(metrics.event.data).toHaveProperty('latencyMs.p99');
+    expect(metrics.event.data).toHaveProperty('cpu.avg');
   });
 
   it('detects a kill -9, stops routing to it, and the reconciler replaces it with causation', async () => {
