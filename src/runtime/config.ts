@@ -42,6 +42,8 @@ export interface HomeostatConfig {
   actions?: { exec?: ExecConfig };
   /** Metrics from outside processes: `prometheus` lists text-format endpoints to scrape (none by default). */
   sources?: { prometheus?: PrometheusSourceConfig[] };
+  /** Providers besides `local` (always on): `sim` runs a simulated cloud in this process. */
+  providers?: { sim?: { enabled?: boolean; seed?: number; speed?: number } };
 }
 
 export interface ResolvedConfig {
@@ -67,6 +69,8 @@ export interface ResolvedConfig {
   readonly logLevel: NonNullable<NonNullable<HomeostatConfig['logging']>['level']>;
   readonly actions: { readonly exec: ResolvedExecConfig };
   readonly sources: { readonly prometheus: readonly ResolvedPrometheusSource[] };
+  /** `sim`: undefined when disabled; `speed` is virtual seconds per real second. */
+  readonly providers: { readonly sim?: { readonly seed: number; readonly speed: number } };
 }
 
 const unit = { type: ['string', 'number'] };
@@ -117,6 +121,21 @@ const CONFIG_SCHEMA = {
     },
     actions: { type: 'object', additionalProperties: false, properties: { exec: EXEC_CONFIG_SCHEMA } },
     sources: SOURCES_CONFIG_SCHEMA,
+    providers: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        sim: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            enabled: { type: 'boolean' },
+            seed: { type: 'integer' },
+            speed: { type: 'number', exclusiveMinimum: 0, maximum: 10000 },
+          },
+        },
+      },
+    },
   },
 } as const;
 
@@ -261,5 +280,10 @@ export function resolveConfig(cfg: HomeostatConfig, cwd: string): ResolvedConfig
     logLevel: cfg.logging?.level ?? 'info',
     actions: Object.freeze({ exec: resolveExecConfig(cfg.actions?.exec) }),
     sources: Object.freeze({ prometheus: resolvePrometheusSources(cfg.sources?.prometheus) }),
+    providers: Object.freeze(
+      cfg.providers?.sim?.enabled
+        ? { sim: Object.freeze({ seed: cfg.providers.sim.seed ?? 1, speed: cfg.providers.sim.speed ?? 1 }) }
+        : {},
+    ),
   });
 }

@@ -16,6 +16,8 @@ import type { EventLog } from '../ports/event-log.js';
 import type { TokenStore } from '../ports/token-store.js';
 import { createSqliteDeliveryStore } from '../store/sqlite/delivery-store.js';
 import { createLocalProvider } from '../providers/local/provider.js';
+import { createSimProvider } from '../providers/sim/provider.js';
+import type { Provider } from '../ports/provider.js';
 import { createPrometheusSources } from '../sources/prometheus/scrape.js';
 import { createSqliteRuleStore, createSqliteStackStore } from '../store/sqlite/rule-store.js';
 import { createSqliteSchemaStore } from '../store/sqlite/schema-store.js';
@@ -102,9 +104,12 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
     onError: (err) => logger.error({ err }, 'rules engine error'),
   });
   const context = ruleValidationContext(actions);
-  const providers = new Map([
+  const providers = new Map<string, Provider>([
     ['local', createLocalProvider({ dataDir: join(config.dataDir, 'providers', 'local'), clock })],
   ]);
+  // The simulated cloud runs on its own virtual clock, driven in real time at `speed`.
+  if (config.providers.sim)
+    providers.set('sim', createSimProvider({ seed: config.providers.sim.seed, speed: config.providers.sim.speed }));
   const infra = createInfraService({
     providers,
     stacks: createSqliteStackStore(stateDb, clock),
