@@ -215,3 +215,18 @@ describe('loadConfig', () => {
     }
   });
 });
+
+describe('providers', () => {
+  it('sets the local metrics interval and enables the simulated cloud only when asked', () => {
+    const defaults = loadConfig({ overrides: {} });
+    expect(defaults.providers).toEqual({ local: { metricsIntervalMs: 1000 } });
+    const set = loadConfig({
+      overrides: { providers: { local: { metricsInterval: '250ms' }, sim: { enabled: true, seed: 3 } } },
+    });
+    expect(set.providers).toEqual({ local: { metricsIntervalMs: 250 }, sim: { seed: 3, speed: 1 } });
+  });
+
+  it('rejects an unknown provider setting naming it', () => {
+    expect(() => loadConfig({ overrides: { providers: { sim: { enabeld: true } } } as never })).toThrow(/enabeld/);
+  });
+});

@@ -43,7 +43,10 @@ export interface HomeostatConfig {
   /** Metrics from outside processes: `prometheus` lists text-format endpoints to scrape (none by default). */
   sources?: { prometheus?: PrometheusSourceConfig[] };
   /** Providers besides `local` (always on): `sim` runs a simulated cloud in this process. */
-  providers?: { sim?: { enabled?: boolean; seed?: number; speed?: number } };
+  providers?: {
+    local?: { metricsInterval?: string | number };
+    sim?: { enabled?: boolean; seed?: number; speed?: number };
+  };
 }
 
 export interface ResolvedConfig {
@@ -70,7 +73,11 @@ export interface ResolvedConfig {
   readonly actions: { readonly exec: ResolvedExecConfig };
   readonly sources: { readonly prometheus: readonly ResolvedPrometheusSource[] };
   /** `sim`: undefined when disabled; `speed` is virtual seconds per real second. */
-  readonly providers: { readonly sim?: { readonly seed: number; readonly speed: number } };
+  readonly providers: {
+    /** How often each group's `infra.metrics` event is published. Default 1 s. */
+    readonly local: { readonly metricsIntervalMs: number };
+    readonly sim?: { readonly seed: number; readonly speed: number };
+  };
 }
 
 const unit = { type: ['string', 'number'] };
@@ -125,6 +132,7 @@ const CONFIG_SCHEMA = {
       type: 'object',
       additionalProperties: false,
       properties: {
+        local: { type: 'object', additionalProperties: false, properties: { metricsInterval: unit } },
         sim: {
           type: 'object',
           additionalProperties: false,
@@ -280,10 +288,16 @@ export function resolveConfig(cfg: HomeostatConfig, cwd: string): ResolvedConfig
     logLevel: cfg.logging?.level ?? 'info',
     actions: Object.freeze({ exec: resolveExecConfig(cfg.actions?.exec) }),
     sources: Object.freeze({ prometheus: resolvePrometheusSources(cfg.sources?.prometheus) }),
-    providers: Object.freeze(
-      cfg.providers?.sim?.enabled
+    providers: Object.freeze({
+      local: Object.freeze({
+        metricsIntervalMs: parseDuration(
+          cfg.providers?.local?.metricsInterval ?? '1s',
+          'providers.local.metricsInterval',
+        ),
+      }),
+      ...(cfg.providers?.sim?.enabled
         ? { sim: Object.freeze({ seed: cfg.providers.sim.seed ?? 1, speed: cfg.providers.sim.speed ?? 1 }) }
-        : {},
-    ),
+        : {}),
+    }),
   });
 }

@@ -105,7 +105,14 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
   });
   const context = ruleValidationContext(actions);
   const providers = new Map<string, Provider>([
-    ['local', createLocalProvider({ dataDir: join(config.dataDir, 'providers', 'local'), clock })],
+    [
+      'local',
+      createLocalProvider({
+        dataDir: join(config.dataDir, 'providers', 'local'),
+        clock,
+        metricsIntervalMs: config.providers.local.metricsIntervalMs,
+      }),
+    ],
   ]);
   // The simulated cloud runs on its own virtual clock, driven in real time at `speed`.
   if (config.providers.sim)
