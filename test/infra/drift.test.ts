@@ -2,6 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../api/harness.js';
+import { callApi, until } from './helpers.js';
 
 const WEB = fileURLToPath(new URL('../../examples/services/web.mjs', import.meta.url));
 
@@ -34,25 +35,7 @@ const stack = (name: string, drift: string, desired: number) => ({
   },
 });
 
-async function api<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
-}
-
-async function until<T>(fn: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const api = <T>(method: string, path: string, body?: unknown) => callApi<T>(server.url, method, path, body);
 
 const converged = (name: string) => async () =>
   (await api<{ converged: boolean }>('GET', `/v1/stacks/${name}/status`)).body.converged;

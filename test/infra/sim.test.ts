@@ -1,6 +1,7 @@
 /** The sim provider through the real server: a stack on a simulated cloud converges, faster than real time. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../api/harness.js';
+import { callApi } from './helpers.js';
 
 let server: TestServer;
 
@@ -13,15 +14,7 @@ afterAll(async () => {
   await server.stop();
 });
 
-async function api<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
-}
+const api = <T>(method: string, path: string, body?: unknown) => callApi<T>(server.url, method, path, body);
 
 describe('the sim provider in the server', () => {
   it('converges a stack of simulated instances, faster than real time', async () => {

@@ -5,6 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../api/harness.js';
+import { callApi, until } from './helpers.js';
 
 const WEB = fileURLToPath(new URL('../../examples/services/web.mjs', import.meta.url));
 
@@ -46,25 +47,7 @@ const stack = (algorithm = 'round-robin', desired = 3) => ({
   },
 });
 
-async function api<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
-}
-
-async function until<T>(fn: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const api = <T>(method: string, path: string, body?: unknown) => callApi<T>(server.url, method, path, body);
 
 async function events(type: string): Promise<Wire[]> {
   return (await api<{ events: Wire[] }>('GET', `/v1/events?type=${type}&limit=1000`)).body.events;
