@@ -9,6 +9,7 @@ import { createReconciler, type ReconcilerOptions } from './reconciler.js';
 function memoryProvider(desired: number) {
   const phases = new Map<string, InstancePhase>();
   let next = 1;
+  const stops: string[] = [];
   const start = () => phases.set(`web-${next++}`, 'running');
   for (let i = 0; i < desired; i++) start();
   const group = {
@@ -31,7 +32,7 @@ function memoryProvider(desired: number) {
           kind: 'Instance',
           name,
           spec: { group: 'web' },
-          status: { group: 'web', phase, healthy: phase === 'running', readyAt: 1 },
+          status: { group: 'web', phase, healthy: phase === 'running', readyAt: 1, startedAt: 0 },
           tags: {},
           pricePerHour: 0,
           provider: 'mem',
@@ -39,12 +40,21 @@ function memoryProvider(desired: number) {
       ]),
     apply: (change: ProviderChange) => {
       if (change.op === 'start-instance') start();
+      if (change.op === 'stop-instance') {
+        stops.push(change.name);
+        phases.set(change.name, 'stopped');
+      }
       return Promise.resolve();
     },
     set: () => Promise.resolve(),
     close: () => Promise.resolve(),
   };
-  return { provider, crash: (name: string) => phases.set(name, 'crashed') };
+  return {
+    provider,
+    crash: (name: string) => phases.set(name, 'crashed'),
+    stall: (name: string) => phases.set(name, 'starting'),
+    stopped: () => stops,
+  };
 }
 
 describe('reconciler causation', () => {
@@ -67,6 +77,26 @@ describe('reconciler causation', () => {
     await reconciler.pass();
     expect(decisions.map((d) => d.causationid)).toEqual(['crash-of-web-1', 'crash-of-web-2']);
     expect(decisions[1]!.data).toMatchObject({ op: 'start-instance', reason: 'replace web-2 (crashed)' });
+    await reconciler.close();
+  });
+
+  it('replaces an instance that is still starting after the boot timeout, and not before', async () => {
+    const { provider, stall, stopped } = memoryProvider(2);
+    const clock = createManualClock(0);
+    const reconciler = createReconciler({
+      providers: new Map([['mem', provider]]),
+      clock,
+      bootTimeoutMs: 60_000,
+      decide: () => 'd',
+    });
+    stall('web-1');
+    await reconciler.pass();
+    clock.set(59_000);
+    await reconciler.pass();
+    expect(stopped()).toEqual([]);
+    clock.set(61_000);
+    await reconciler.pass();
+    expect(stopped()).toEqual(['web-1']);
     await reconciler.close();
   });
 });

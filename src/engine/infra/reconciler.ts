@@ -19,6 +19,8 @@ export interface ReconcilerOptions {
   readonly decide: (event: Omit<CloudEvent, 'id' | 'specversion' | 'source'> & { readonly type: string }) => string;
   /** Full pass interval; events also trigger a pass at once. Default 1,000 ms. */
   readonly intervalMs?: number;
+  /** An instance still starting this long after the reconciler first saw it is replaced. Default 120,000 ms. */
+  readonly bootTimeoutMs?: number;
   readonly onError?: (err: unknown) => void;
 }
 
@@ -50,8 +52,22 @@ export function createReconciler(o: ReconcilerOptions): Reconciler {
    * re-adopted after a restart is not healthy until its first check, and must not be replaced.
    */
   const unhealthy = new Set<string>();
+  const bootTimeoutMs = o.bootTimeoutMs ?? 120_000;
+  /** When this reconciler first saw each instance starting (its own clock: providers' clocks may be virtual). */
+  const startingSince = new Map<string, number>();
+  const bootTimedOut = (i: Instance): boolean => {
+    if (i.status!.phase !== 'starting') {
+      startingSince.delete(i.name);
+      return false;
+    }
+    const since = startingSince.get(i.name) ?? o.clock.now();
+    startingSince.set(i.name, since);
+    return o.clock.now() - since > bootTimeoutMs;
+  };
   const isFailed = (i: Instance): boolean =>
-    isGone(i.status!) || (i.status!.phase === 'running' && unhealthy.has(resourceRef('Instance', i.name)));
+    isGone(i.status!) ||
+    bootTimedOut(i) ||
+    (i.status!.phase === 'running' && unhealthy.has(resourceRef('Instance', i.name)));
   /** Instances already being stopped by this reconciler: not counted, not stopped twice. */
   const stopping = new Set<string>();
   /** Failed instances a replacement was already started for: a later shortfall has another cause. */
@@ -72,6 +88,7 @@ export function createReconciler(o: ReconcilerOptions): Reconciler {
       if (!i || i.status!.phase === 'stopped' || i.status!.phase === 'crashed') stopping.delete(name);
     }
     for (const name of replaced) if (!instances.some((x) => x.name === name)) replaced.delete(name);
+    for (const name of startingSince.keys()) if (!instances.some((x) => x.name === name)) startingSince.delete(name);
     let changes = 0;
     for (const group of groups) {
       const mine = instances.filter((i) => i.status!.group === group.name);
@@ -90,14 +107,12 @@ export function createReconciler(o: ReconcilerOptions): Reconciler {
     const groupRef = resourceRef('InstanceGroup', group.name);
     const apply: { change: ProviderChange; reason: string; trigger?: string }[] = [];
     for (const i of instances) {
-      if (!stopping.has(i.name) && isFailed(i) && i.status!.phase === 'running') {
-        // Unhealthy after being ready: stop it so a replacement takes its place.
+      const phase = i.status!.phase;
+      if (!stopping.has(i.name) && isFailed(i) && (phase === 'running' || phase === 'starting')) {
+        // Unhealthy, or never ready within the boot timeout: stop it so a replacement takes its place.
         const ref = resourceRef('Instance', i.name);
-        apply.push({
-          change: { op: 'stop-instance', name: i.name, drain: false },
-          reason: 'unhealthy',
-          trigger: cause(ref),
-        });
+        const reason = phase === 'starting' ? `not ready within ${bootTimeoutMs} ms` : 'unhealthy';
+        apply.push({ change: { op: 'stop-instance', name: i.name, drain: false }, reason, trigger: cause(ref) });
         stopping.add(i.name);
       }
     }
