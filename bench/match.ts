@@ -9,8 +9,8 @@
  * BENCH_SAMPLE (events for the naive and json-rules-engine runs, 5,000), BENCH_GROUPS (comma
  * list of group names), BENCH_SCALING=0 to skip the rule-count section.
  */
-import { cpus, release, totalmem } from 'node:os';
 import { type Matcher, matchPattern } from '../src/core/pattern/index.js';
+import { machineLines } from './machine.js';
 import { expectedCounts, loadLines } from './match/data.js';
 import { loadGroups, type RuleGroup } from './match/groups.js';
 import { buildEngine, runEngine } from './match/json-rules-engine.js';
@@ -171,12 +171,9 @@ function scaling(parsed: unknown[], set: ScalingSet): { sizes: number[]; rates: 
 }
 
 async function main(): Promise<void> {
-  const cpu = cpus();
   say('Homeostat pattern matching benchmark');
   say(`command:   npm run bench:match (BENCH_PASSES=${PASSES} BENCH_SAMPLE=${SAMPLE})`);
-  say(
-    `machine:   ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Linux ${release()}, Node ${process.version}`,
-  );
+  for (const line of machineLines()) say(line);
   const expected = expectedCounts();
   const lines = loadLines(expected, say);
   const t0 = performance.now();

@@ -1,4 +1,5 @@
 /** @module Options of the delivery benchmark: `BENCH_*` variables or `--flags`, resolved to a frozen form. */
+import { createFlagReader } from '../flags.js';
 import { FSYNC_MODES, type FsyncMode } from '../ingest/options.js';
 
 export interface ResolvedDeliverOptions {
@@ -41,39 +42,28 @@ const SPEC: Readonly<Record<string, { env: string; help: string }>> = {
   'start-timeout': { env: 'BENCH_START_TIMEOUT', help: "seconds to wait for the server's serving line (30)" },
 };
 
-export function usage(): string {
-  const lines = Object.entries(SPEC).map(([flag, s]) => `  --${flag.padEnd(20)} ${s.env.padEnd(26)} ${s.help}`);
-  return `usage: tsx bench/deliver.ts [--flag value | --flag=value]... (or the environment variables)\n${lines.join('\n')}`;
-}
+const flags = createFlagReader('bench/deliver.ts', SPEC);
 
 /** Reads `BENCH_*` variables, then `--name value` / `--name=value` arguments; throws with usage on errors. */
 export function readDeliverOptions(argv: readonly string[], env: NodeJS.ProcessEnv): ResolvedDeliverOptions {
-  const raw: Record<string, string | undefined> = {};
-  for (const [flag, s] of Object.entries(SPEC)) raw[flag] = env[s.env];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    if (arg === '--help' || arg === '-h') throw new Error(usage());
-    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
-    if (!m?.[1] || !(m[1] in SPEC)) throw new Error(`unknown argument ${arg}\n${usage()}`);
-    raw[m[1]] = m[2] ?? argv[++i];
-  }
+  const raw = flags.read(argv, env);
   const fsync = raw.fsync || 'normal';
   if (!(FSYNC_MODES as readonly string[]).includes(fsync)) {
     throw new Error(`--fsync (BENCH_FSYNC) must be one of ${FSYNC_MODES.join(', ')}, got '${fsync}'`);
   }
   return Object.freeze({
-    durationSec: num(raw, 'duration', 12, 1),
-    warmupSec: num(raw, 'warmup', 3, 0),
+    durationSec: flags.num(raw, 'duration', 12, 1),
+    warmupSec: flags.num(raw, 'warmup', 3, 0),
     rates: Object.freeze((raw.rates || '1000,5000').split(',').map((r) => positive('rates', r.trim()))),
-    pacedBatch: int(raw, 'paced-batch', 1),
-    connections: int(raw, 'connections', 32),
-    batchSize: int(raw, 'batch-size', 100),
-    batchConnections: int(raw, 'batch-connections', 4),
-    maxLag: int(raw, 'max-lag', 20_000),
-    targetConcurrency: int(raw, 'target-concurrency', 64),
+    pacedBatch: flags.int(raw, 'paced-batch', 1),
+    connections: flags.int(raw, 'connections', 32),
+    batchSize: flags.int(raw, 'batch-size', 100),
+    batchConnections: flags.int(raw, 'batch-connections', 4),
+    maxLag: flags.int(raw, 'max-lag', 20_000),
+    targetConcurrency: flags.int(raw, 'target-concurrency', 64),
     fsync: fsync as FsyncMode,
     serverNodeArgs: Object.freeze((raw['server-node-args'] ?? '').split(/\s+/).filter(Boolean)),
-    startTimeoutSec: num(raw, 'start-timeout', 30, 1),
+    startTimeoutSec: flags.num(raw, 'start-timeout', 30, 1),
   });
 }
 
@@ -82,22 +72,5 @@ function positive(flag: string, text: string): number {
   if (!Number.isFinite(value) || value <= 0) {
     throw new Error(`--${flag} (${SPEC[flag]?.env}) must be positive numbers, got '${text}'`);
   }
-  return value;
-}
-
-function num(raw: Record<string, string | undefined>, flag: string, fallback: number, min: number): number {
-  const text = raw[flag];
-  if (text === undefined || text === '') return fallback;
-  const value = Number(text);
-  if (!Number.isFinite(value) || value < min) {
-    throw new Error(`--${flag} (${SPEC[flag]?.env}) must be a number >= ${min}, got '${text}'`);
-  }
-  return value;
-}
-
-function int(raw: Record<string, string | undefined>, flag: string, fallback: number): number {
-  const value = num(raw, flag, fallback, 1);
-  if (!Number.isInteger(value))
-    throw new Error(`--${flag} (${SPEC[flag]?.env}) must be an integer, got '${raw[flag]}'`);
   return value;
 }

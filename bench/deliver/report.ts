@@ -1,5 +1,5 @@
 /** @module The delivery benchmark's report: header, one line per scenario, and the aims. */
-import { cpus, loadavg, release, totalmem } from 'node:os';
+import { machineLines } from '../machine.js';
 import type { CpuShare } from '../ingest/cpu.js';
 import type { PacedResult, SustainedResult } from './load.js';
 import type { ResolvedDeliverOptions } from './options.js';
@@ -12,16 +12,11 @@ const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const cpu = (c: CpuShare | undefined) => (c ? `${f(c.client)} / ${f(c.server)} / ${f(c.other)}` : '— / — / —');
 
 export function headerLines(o: ResolvedDeliverOptions, command: string, serverCommand: string): string[] {
-  const cpuList = cpus();
   return [
     'Homeostat delivery benchmark',
     `date:      ${new Date().toISOString()}`,
     `command:   ${command}`,
-    `machine:   ${cpuList.length} × ${cpuList[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Linux ${release()}`,
-    `node:      ${process.version}`,
-    `load avg:  ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')} (1/5/15 min) at start`,
+    ...machineLines(),
     `server:    ${serverCommand}`,
     `rule:      type bench.deliver → one http target (POST of the whole event, concurrency ${o.targetConcurrency}, timeout 5 s) to a receiver in this process on 127.0.0.1`,
     `settings:  ${o.durationSec} s measured after ${o.warmupSec} s warm-up per scenario; paced: ${o.pacedBatch === 1 ? 'one event' : `${o.pacedBatch} events`} per request, ${o.connections} keep-alive connections, open loop; sustained: batches of ${o.batchSize}, ${o.batchConnections} posters, ingest held while > ${int(o.maxLag)} events await delivery`,

@@ -1,4 +1,5 @@
 /** @module Options of the crash scenario: `BENCH_*` variables or `--flags`, resolved to a frozen form. */
+import { createFlagReader } from '../flags.js';
 
 export interface ResolvedScenarioOptions {
   /** Repetitions of each case (kill -9, hang). Default 5. */
@@ -38,55 +39,27 @@ const SPEC: Readonly<Record<string, { env: string; help: string }>> = {
   'start-timeout': { env: 'BENCH_START_TIMEOUT', help: "seconds to wait for the server's serving line (30)" },
 };
 
-export function usage(): string {
-  const lines = Object.entries(SPEC).map(([flag, s]) => `  --${flag.padEnd(20)} ${s.env.padEnd(26)} ${s.help}`);
-  return `usage: tsx bench/scenarios/crash.ts [--flag value | --flag=value]... (or the environment variables)\n${lines.join('\n')}`;
-}
+const flags = createFlagReader('bench/scenarios/crash.ts', SPEC);
 
 /** Reads `BENCH_*` variables, then `--name value` / `--name=value` arguments; throws with usage on errors. */
 export function readScenarioOptions(argv: readonly string[], env: NodeJS.ProcessEnv): ResolvedScenarioOptions {
-  const raw: Record<string, string | undefined> = {};
-  for (const [flag, s] of Object.entries(SPEC)) raw[flag] = env[s.env];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    if (arg === '--help' || arg === '-h') throw new Error(usage());
-    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
-    if (!m?.[1] || !(m[1] in SPEC)) throw new Error(`unknown argument ${arg}\n${usage()}`);
-    raw[m[1]] = m[2] ?? argv[++i];
-  }
-  const intervalMs = int(raw, 'interval', 250, 50);
-  const timeoutMs = int(raw, 'timeout', Math.min(200, intervalMs), 10);
+  const raw = flags.read(argv, env);
+  const intervalMs = flags.int(raw, 'interval', 250, 50);
+  const timeoutMs = flags.int(raw, 'timeout', Math.min(200, intervalMs), 10);
   if (timeoutMs > intervalMs) {
     throw new Error(`--timeout (BENCH_TIMEOUT) must be at most --interval (${intervalMs} ms), got ${timeoutMs}`);
   }
   return Object.freeze({
-    runs: int(raw, 'runs', 5, 1),
-    rate: num(raw, 'rate', 200, 1),
-    instances: int(raw, 'instances', 3, 2),
+    runs: flags.int(raw, 'runs', 5, 1),
+    rate: flags.num(raw, 'rate', 200, 1),
+    instances: flags.int(raw, 'instances', 3, 2),
     intervalMs,
     timeoutMs,
-    unhealthyThreshold: int(raw, 'unhealthy-threshold', 2, 1),
-    workMs: num(raw, 'work-ms', 2, 0),
-    clientTimeoutMs: int(raw, 'client-timeout', 10_000, 100),
-    settleMs: int(raw, 'settle', 1_500, 0),
-    faultTimeoutMs: int(raw, 'fault-timeout', 20_000, 1_000),
-    startTimeoutSec: num(raw, 'start-timeout', 30, 1),
+    unhealthyThreshold: flags.int(raw, 'unhealthy-threshold', 2, 1),
+    workMs: flags.num(raw, 'work-ms', 2, 0),
+    clientTimeoutMs: flags.int(raw, 'client-timeout', 10_000, 100),
+    settleMs: flags.int(raw, 'settle', 1_500, 0),
+    faultTimeoutMs: flags.int(raw, 'fault-timeout', 20_000, 1_000),
+    startTimeoutSec: flags.num(raw, 'start-timeout', 30, 1),
   });
-}
-
-function num(raw: Record<string, string | undefined>, flag: string, fallback: number, min: number): number {
-  const text = raw[flag];
-  if (text === undefined || text === '') return fallback;
-  const value = Number(text);
-  if (!Number.isFinite(value) || value < min) {
-    throw new Error(`--${flag} (${SPEC[flag]?.env}) must be a number >= ${min}, got '${text}'`);
-  }
-  return value;
-}
-
-function int(raw: Record<string, string | undefined>, flag: string, fallback: number, min: number): number {
-  const value = num(raw, flag, fallback, min);
-  if (!Number.isInteger(value))
-    throw new Error(`--${flag} (${SPEC[flag]?.env}) must be an integer, got '${raw[flag]}'`);
-  return value;
 }

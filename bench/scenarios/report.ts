@@ -1,5 +1,5 @@
 /** @module The crash scenario's printed report: machine, command, settings, one row per fault, a summary. */
-import { cpus, loadavg, release, totalmem } from 'node:os';
+import { machineLines } from '../machine.js';
 import { type FaultFigures, medianMax, type Overall } from './analyze.js';
 import { FaultKind } from './fault.js';
 import type { Outcome } from './load.js';
@@ -14,16 +14,11 @@ function outcomes(by: Readonly<Partial<Record<Outcome, number>>>): string {
 }
 
 export function headerLines(o: ResolvedScenarioOptions, command: string, serverCommand: string): string[] {
-  const cpuList = cpus();
   return [
     'Homeostat crash scenario: kill -9 and hang of one instance under load, detection and replacement',
     `date:      ${new Date().toISOString()}`,
     `command:   ${command}`,
-    `machine:   ${cpuList.length} × ${cpuList[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Linux ${release()}`,
-    `node:      ${process.version}`,
-    `load avg:  ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')} (1/5/15 min) at start`,
+    ...machineLines(),
     `server:    ${serverCommand}`,
     `stack:     InstanceGroup web: ${o.instances} × examples/services/web.mjs (WORK_MS=${o.workMs}), health check GET /healthz every ${o.intervalMs} ms, timeout ${o.timeoutMs} ms, unhealthy after ${o.unhealthyThreshold} failures, healthy after 1; LoadBalancer round-robin on 127.0.0.1; SecurityRule 127.0.0.0/8`,
     `client:    GET / through the balancer, ${o.rate} req/s open loop, keep-alive (undici Pool), gives up after ${o.clientTimeoutMs} ms; ${o.settleMs} ms of steady load at full strength before each fault`,
