@@ -18,6 +18,8 @@ export interface TargetRegistryDeps {
   readonly clock: Clock;
   /** Environment for `secretEnv` lookups and exec commands. Default process.env. */
   readonly env?: NodeJS.ProcessEnv;
+  /** Actions the runtime adds (infrastructure actions, `policy`, `workflow`). */
+  readonly extra?: readonly Target[];
 }
 
 /** The registry plus `close`, which releases what actions hold (the http connection pool). */
@@ -25,7 +27,7 @@ export interface ActionRegistry extends TargetRegistry {
   close(): Promise<void>;
 }
 
-/** Builds the registry of built-in actions: http, emit, exec, log. */
+/** Builds the registry of built-in actions: http, emit, exec, log, and the runtime's `extra` ones. */
 export function createTargetRegistry(deps: TargetRegistryDeps): ActionRegistry {
   const http = createHttpTarget({ clock: deps.clock, ...(deps.env ? { env: deps.env } : {}) });
   const targets: Target[] = [
@@ -33,6 +35,7 @@ export function createTargetRegistry(deps: TargetRegistryDeps): ActionRegistry {
     createEmitTarget({ publish: deps.publish, clock: deps.clock }),
     createExecTarget({ exec: deps.exec, ...(deps.env ? { env: deps.env } : {}) }),
     createLogTarget({ logger: deps.logger }),
+    ...(deps.extra ?? []),
   ];
   const map = new Map(targets.map((t) => [t.action, t]));
   return Object.assign(map, {

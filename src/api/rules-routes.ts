@@ -28,6 +28,7 @@ export function ruleSummary(r: RuleRecord): Record<string, unknown> {
     enabled: r.spec.enabled,
     ...(r.spec.description === undefined ? {} : { description: r.spec.description }),
     targets: r.spec.targets.length,
+    ...(r.managedBy === undefined ? {} : { managedBy: r.managedBy }),
     generation: r.generation,
     createdAt: iso(r.createdAt),
     updatedAt: iso(r.updatedAt),

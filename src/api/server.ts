@@ -16,6 +16,8 @@ import { registerDlqRoutes } from './dlq-routes.js';
 import { sendError, statusOf, toHomeostatError } from './errors.js';
 import { registerEventsRoutes } from './events-routes.js';
 import { registerInfraRoutes } from './infra-routes.js';
+import { registerPolicyRoutes } from './policy-routes.js';
+import type { PolicyService } from '../engine/policies/service.js';
 import { registerOperationsRoutes } from './operations-routes.js';
 import { registerRuleRoutes } from './rules-routes.js';
 import { registerSchemaRoutes } from './schemas-routes.js';
@@ -42,6 +44,8 @@ export interface ApiDeps {
   readonly operations?: EngineOperations;
   /** Stacks and resources (/v1/stacks, /v1/resources); those routes exist only when set. */
   readonly infra?: InfraService;
+  /** Policies (/v1/policies); those routes exist only when set. */
+  readonly policies?: PolicyService;
 }
 
 declare module 'fastify' {
@@ -109,5 +113,6 @@ export function createApiServer(deps: ApiDeps): FastifyInstance {
   }
   if (deps.operations) registerOperationsRoutes(app, deps.operations, deps.clock);
   if (deps.infra) registerInfraRoutes(app, deps.infra);
+  if (deps.policies) registerPolicyRoutes(app, deps.policies);
   return app;
 }

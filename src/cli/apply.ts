@@ -1,6 +1,7 @@
 /** @module `homeostat apply -f`: create or replace the manifests in files, directories or stdin. */
 import type { Command } from 'commander';
 import { ErrorCode, hasCode, HomeostatError } from '../core/errors.js';
+import { isPolicyKind, POLICY_KINDS, WORKFLOW_KIND } from '../core/policy-kinds.js';
 import { ruleManifestKinds } from '../core/rules/manifest.js';
 import type { HomeostatClient } from './client.js';
 import { type ManifestDocument, type ManifestSyntaxError, readManifestFiles } from './manifest-files.js';
@@ -15,7 +16,7 @@ interface ApplyFlags extends ClientFlags {
 }
 
 /** Kinds `apply` takes. */
-const APPLY_KINDS = [...ruleManifestKinds, 'Stack'] as const;
+const APPLY_KINDS = [...ruleManifestKinds, 'Stack', WORKFLOW_KIND, ...POLICY_KINDS] as const;
 
 /** Errors after which the other documents would fail the same way: stop at once. */
 const FATAL = [ErrorCode.UNAVAILABLE, ErrorCode.UNAUTHENTICATED, ErrorCode.FORBIDDEN];
@@ -82,8 +83,10 @@ export function manifestName(value: unknown): string | undefined {
 
 async function applyOne(client: HomeostatClient, doc: ManifestDocument, flags: ApplyFlags): Promise<boolean> {
   const name = manifestName(doc.value);
-  const isStack = (doc.value as { kind?: unknown } | undefined)?.kind === 'Stack';
-  const label = `${isStack ? 'stack' : 'rule'}/${name ?? '(unnamed)'}`;
+  const kind = (doc.value as { kind?: unknown } | undefined)?.kind;
+  const isStack = kind === 'Stack';
+  const noun = isStack ? 'stack' : kind === WORKFLOW_KIND ? 'workflow' : isPolicyKind(kind) ? kind : 'rule';
+  const label = `${noun}/${name ?? '(unnamed)'}`;
   const kindError = checkKind(doc.value);
   if (kindError) {
     reportProblems(doc, kindError, label);
@@ -92,6 +95,16 @@ async function applyOne(client: HomeostatClient, doc: ManifestDocument, flags: A
   try {
     if (isStack) {
       await applyStack(client, doc.value, name ?? '', flags);
+      return true;
+    }
+    if (isPolicyKind(kind) || kind === WORKFLOW_KIND) {
+      const path =
+        kind === WORKFLOW_KIND
+          ? `/v1/workflows/${encodeURIComponent(name ?? '')}`
+          : `/v1/policies/${kind}/${encodeURIComponent(name ?? '')}`;
+      const res = await client.request<{ result: string; rules?: string[] }>('PUT', path, { body: doc.value });
+      const rules = res.body.rules?.length ? ` (rules: ${res.body.rules.join(', ')})` : '';
+      out(`${label} ${res.body.result}${rules}`);
       return true;
     }
     // Without a name, POST lets the server report every problem, /metadata/name among them.

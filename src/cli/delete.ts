@@ -3,7 +3,9 @@ import type { Command } from 'commander';
 import { ErrorCode, hasCode, HomeostatError } from '../core/errors.js';
 import { checkKind, manifestName, reportProblems, reportSyntaxErrors } from './apply.js';
 import type { HomeostatClient } from './client.js';
+import { isPolicyKind, WORKFLOW_KIND } from '../core/policy-kinds.js';
 import { checkResource } from './get.js';
+import { POLICY_RESOURCES, policyRef } from './get-policies.js';
 import { type ManifestDocument, readManifestFiles } from './manifest-files.js';
 import { type ClientFlags, clientFrom, collect, examples, withClientOptions } from './options.js';
 import { note, out, usageError } from './output.js';
@@ -30,16 +32,25 @@ export function registerDelete(program: Command): void {
   ]);
 }
 
-/** Deletes one rule; false when it did not exist (reported on stderr). */
-async function deleteRule(client: HomeostatClient, name: string, flags: DeleteFlags): Promise<boolean> {
+/** The API path and label of a named thing of a manifest kind (rules by default). */
+function pathOf(kind: unknown, name: string): { path: string; label: string } {
+  const n = encodeURIComponent(name);
+  if (isPolicyKind(kind)) return { path: `/v1/policies/${kind}/${n}`, label: `${kind}/${name}` };
+  if (kind === WORKFLOW_KIND) return { path: `/v1/workflows/${n}`, label: `workflow/${name}` };
+  return { path: `/v1/rules/${n}`, label: `rule/${name}` };
+}
+
+/** Deletes one rule, policy or workflow; false when it did not exist (reported on stderr). */
+async function deleteRule(client: HomeostatClient, name: string, flags: DeleteFlags, kind?: unknown): Promise<boolean> {
+  const { path, label } = pathOf(kind, name);
   try {
-    await client.request('DELETE', `/v1/rules/${encodeURIComponent(name)}`);
-    out(`rule/${name} deleted`);
+    await client.request('DELETE', path);
+    out(`${label} deleted`);
     return true;
   } catch (err) {
     if (!hasCode(err, ErrorCode.NOT_FOUND)) throw err;
     if (flags.ignoreNotFound) return true;
-    note(`homeostat: rule/${name} not found`);
+    note(`homeostat: ${label} not found`);
     return false;
   }
 }
@@ -53,7 +64,7 @@ async function deleteDocument(client: HomeostatClient, doc: ManifestDocument, fl
     reportProblems(doc, kindError ?? new HomeostatError(ErrorCode.INVALID, message, { problems }), 'rule/(unnamed)');
     return false;
   }
-  return deleteRule(client, name, flags);
+  return deleteRule(client, name, flags, (doc.value as { kind?: unknown }).kind);
 }
 
 async function runDelete(resource: string | undefined, name: string | undefined, flags: DeleteFlags): Promise<void> {
@@ -63,6 +74,16 @@ async function runDelete(resource: string | undefined, name: string | undefined,
   if (files.length === 0) {
     if (resource === undefined || name === undefined) {
       throw usageError('name the rule to delete (homeostat delete rule <name>) or give -f <file>');
+    }
+    if (POLICY_RESOURCES.includes(resource)) {
+      const ref = policyRef(name);
+      if (!isPolicyKind(ref.kind)) throw usageError(`'${ref.kind}' is not a policy kind`);
+      if (!(await deleteRule(client, ref.name, flags, ref.kind))) process.exitCode = 1;
+      return;
+    }
+    if (resource === 'workflow' || resource === 'workflows') {
+      if (!(await deleteRule(client, name, flags, WORKFLOW_KIND))) process.exitCode = 1;
+      return;
     }
     const stack = resource === 'stack' || resource === 'stacks';
     if (!stack) checkResource(resource);

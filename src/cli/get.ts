@@ -1,6 +1,7 @@
 /** @module `homeostat get rules|rule <name>|stacks|stack <name>`: list or show rules and stacks as a table, YAML or JSON. */
 import { type Command, Option } from 'commander';
 import { stringify } from 'yaml';
+import { POLICY_RESOURCES, runGetPolicies } from './get-policies.js';
 import { type ClientFlags, clientFrom, examples, withClientOptions } from './options.js';
 import { formatTime, printJson, printTable, usageError } from './output.js';
 
@@ -28,7 +29,7 @@ export const RULE_RESOURCES = ['rules', 'rule'];
 /** Throws a usage error unless `resource` names rules. */
 export function checkResource(resource: string): void {
   if (!RULE_RESOURCES.includes(resource)) {
-    throw usageError(`unknown resource '${resource}'; supported: rules, stacks (e.g. homeostat get rules)`);
+    throw usageError(`unknown resource '${resource}'; supported: rules, stacks, policies (e.g. homeostat get rules)`);
   }
 }
 
@@ -36,7 +37,7 @@ export function checkResource(resource: string): void {
 export function registerGet(program: Command): void {
   const get = program
     .command('get <resource> [name]')
-    .description('list rules or stacks, or show one (-o yaml prints a manifest that `apply -f` accepts)')
+    .description('list rules, stacks or policies, or show one (-o yaml prints a manifest that `apply -f` accepts)')
     .addOption(
       new Option('-o, --output <format>', 'output format').choices(['table', 'yaml', 'json']).default('table'),
     );
@@ -45,6 +46,8 @@ export function registerGet(program: Command): void {
     'homeostat get rules',
     'homeostat get rule page-on-5xx -o yaml > page-on-5xx.yaml',
     'homeostat get rules -o json',
+    'homeostat get policies',
+    'homeostat get policy ScalingPolicy/web',
   ]);
 }
 
@@ -106,6 +109,7 @@ async function runGetStacks(name: string | undefined, format: string, flags: Get
 async function runGet(resource: string, name: string | undefined, flags: GetFlags): Promise<void> {
   const format = flags.json ? 'json' : (flags.output ?? 'table');
   if (STACK_RESOURCES.includes(resource)) return runGetStacks(name, format, flags);
+  if (POLICY_RESOURCES.includes(resource)) return runGetPolicies(name, format, flags);
   checkResource(resource);
   const client = clientFrom(flags);
   if (name === undefined) {

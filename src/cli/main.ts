@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerApply } from './apply.js';
 import { registerDelete } from './delete.js';
+import { registerDemo } from './demo.js';
 import { registerDeliveryCommands } from './dlq.js';
 import { registerEmit } from './emit.js';
 import { registerEvents } from './events.js';
@@ -56,6 +57,7 @@ export function buildProgram(): Command {
   registerDeliveryCommands(program);
   registerOperations(program);
   registerStacks(program);
+  registerDemo(program);
   examples(program, [
     'homeostat up --data-dir ./data',
     'homeostat emit --type host.cpu.high --subject web-1 --data \'{"cpu":97}\'',

@@ -26,3 +26,6 @@ export interface RuleStore {
 
 /** Stacks (`kind: Stack` manifests) are stored the same way, by name, with the same contract. */
 export type StackStore = RuleStore;
+
+/** Policies (ScalingPolicy, HealingPolicy, ...) are stored the same way, keyed `<Kind>/<name>`. */
+export type PolicyStore = RuleStore;

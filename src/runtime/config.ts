@@ -42,6 +42,11 @@ export interface HomeostatConfig {
   actions?: { exec?: ExecConfig };
   /** Metrics from outside processes: `prometheus` lists text-format endpoints to scrape (none by default). */
   sources?: { prometheus?: PrometheusSourceConfig[] };
+  /**
+   * Manifests (files or directories of YAML/JSON: stacks, workflows, policies, rules) applied at
+   * every start, like `homeostat apply -f`; unchanged ones are left as they are.
+   */
+  manifests?: string[];
   /** Providers besides `local` (always on): `sim` runs a simulated cloud in this process. */
   providers?: {
     local?: { metricsInterval?: string | number };
@@ -72,6 +77,8 @@ export interface ResolvedConfig {
   readonly logLevel: NonNullable<NonNullable<HomeostatConfig['logging']>['level']>;
   readonly actions: { readonly exec: ResolvedExecConfig };
   readonly sources: { readonly prometheus: readonly ResolvedPrometheusSource[] };
+  /** Absolute paths of the manifests applied at start. */
+  readonly manifests: readonly string[];
   /** `sim`: undefined when disabled; `speed` is virtual seconds per real second. */
   readonly providers: {
     /** How often each group's `infra.metrics` event is published. Default 1 s. */
@@ -128,6 +135,7 @@ const CONFIG_SCHEMA = {
     },
     actions: { type: 'object', additionalProperties: false, properties: { exec: EXEC_CONFIG_SCHEMA } },
     sources: SOURCES_CONFIG_SCHEMA,
+    manifests: { type: 'array', items: { type: 'string', minLength: 1 } },
     providers: {
       type: 'object',
       additionalProperties: false,
@@ -288,6 +296,7 @@ export function resolveConfig(cfg: HomeostatConfig, cwd: string): ResolvedConfig
     logLevel: cfg.logging?.level ?? 'info',
     actions: Object.freeze({ exec: resolveExecConfig(cfg.actions?.exec) }),
     sources: Object.freeze({ prometheus: resolvePrometheusSources(cfg.sources?.prometheus) }),
+    manifests: Object.freeze((cfg.manifests ?? []).map((m) => resolve(cwd, m))),
     providers: Object.freeze({
       local: Object.freeze({
         metricsIntervalMs: parseDuration(

@@ -135,6 +135,21 @@ describe('planStack', () => {
     ]);
   });
 
+  it('keeps the observed size of a group whose size automation owns, and still applies its other changes', () => {
+    const keepSize = (group: string) => group === 'web';
+    const world = observed(shop((rs) => (specOf(rs, 'web').desired = 7)));
+    expect(planStack(shop(), world, { ...options, keepSize }).changes).toEqual([]);
+    const plan = planStack(
+      shop((rs) => (specOf(rs, 'web').max = 12)),
+      world,
+      { ...options, keepSize },
+    );
+    expect(plan.changes).toMatchObject([
+      { op: 'update', ref: 'instancegroup/web', diff: [{ pointer: '/spec/max', before: 10, after: 12 }] },
+    ]);
+    expect((plan.changes[0]!.resource.spec as { desired: number }).desired).toBe(7);
+  });
+
   it('diffs env and tags key by key, with escaped pointers', () => {
     const world = observed(shop());
     const desired = shop((rs) => {

@@ -39,6 +39,11 @@ export interface PlanOptions {
   readonly stack: string;
   /** Delete resources tagged with this stack that it no longer declares. */
   readonly prune: boolean;
+  /**
+   * Groups whose size automation owns (a ScalingPolicy, IdlePolicy or Schedule): their observed
+   * `desired` is kept, so applying the stack again does not undo a scaling decision.
+   */
+  readonly keepSize?: (group: string) => boolean;
 }
 
 /** One field of a declared resource whose observed value is not the declared one. */
@@ -117,11 +122,12 @@ export function planStack(
       continue;
     }
     matched.add(current);
-    const diff = diffResource(resource, current);
+    const sized = keptSize(resource, current, options);
+    const diff = diffResource(sized, current);
     if (diff.length === 0) unchanged += 1;
     else {
       const replace = current.provider !== resource.provider;
-      changes.push(Object.freeze({ op: 'update', ref, resource, observed: current, diff, replace }));
+      changes.push(Object.freeze({ op: 'update', ref, resource: sized, observed: current, diff, replace }));
     }
   }
   if (options.prune) {
@@ -138,6 +144,13 @@ export function planStack(
  * tags differ from the declaration, in kind then name order. The engine emits
  * `infra.resource.drifted` for each and reverts, accepts or alerts as the stack says.
  */
+/** The declared group with the observed size when automation owns the group's size. */
+function keptSize(resource: DesiredResource, current: Resource, options: PlanOptions): DesiredResource {
+  if (resource.kind !== 'InstanceGroup' || !options.keepSize?.(resource.name)) return resource;
+  const observed = (current.spec as { desired?: unknown }).desired;
+  return typeof observed === 'number' ? { ...resource, spec: { ...resource.spec, desired: observed } } : resource;
+}
+
 export function driftOf(desired: readonly DesiredResource[], observed: readonly Resource[]): DriftItem[] {
   const index = indexObserved(observed);
   const items: DriftItem[] = [];

@@ -2,9 +2,20 @@
  * @module The rule model: a validated `kind: Rule` manifest in its resolved form (defaults
  * applied, durations in ms, frozen). Produced by `parseRuleManifest` (manifest.ts).
  */
+import type { WhenSpec } from '../conditions/types.js';
 import type { Pattern } from '../pattern/types.js';
 
 export const RULE_API_VERSION = 'homeostat/v1';
+
+/** The type of the event a rule with `when` appends when its condition fires. */
+export const CONDITION_FIRED_TYPE = 'homeostat.condition.fired';
+/** Fired events come from `homeostat/rules/<rule name>`. */
+export const CONDITION_SOURCE_PREFIX = 'homeostat/rules/';
+
+/** The source of the events a rule's condition fires. */
+export function conditionSource(rule: string): string {
+  return CONDITION_SOURCE_PREFIX + rule;
+}
 
 /** How a failed delivery is retried (times in ms). */
 export interface RetryPolicy {
@@ -67,7 +78,22 @@ export interface RuleSpec {
   readonly description?: string;
   readonly enabled: boolean;
   readonly match: Pattern;
+  /**
+   * A stateful condition. Events `match` matches feed it instead of going to the targets; when it
+   * fires, a `homeostat.condition.fired` event is appended and *that* event goes to the targets.
+   * For a sequence, `when.sequence.first`/`then` are the step ids `'first'`/`'then'`; the step
+   * patterns are in {@link RuleSpec.steps}.
+   */
+  readonly when?: WhenSpec;
+  /** Only with `when.sequence`: the patterns of its two steps (tested on events `match` matched). */
+  readonly steps?: SequenceSteps;
   readonly targets: readonly TargetSpec[];
+}
+
+/** The step patterns of a sequence condition. */
+export interface SequenceSteps {
+  readonly first: Pattern;
+  readonly then: Pattern;
 }
 
 /** A stored rule: its resolved spec plus the manifest as applied (for `get -o yaml`). */
@@ -79,4 +105,6 @@ export interface RuleRecord {
   readonly generation: number;
   readonly createdAt: number;
   readonly updatedAt: number;
+  /** Set on rules a policy generates (`ScalingPolicy/web`): change them through the policy. */
+  readonly managedBy?: string;
 }

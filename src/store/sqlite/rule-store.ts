@@ -1,8 +1,8 @@
-/** @module Manifests by name in the SQLite state database: rules (table `rules`) and stacks (table `stacks`). */
+/** @module Manifests by name in the SQLite state database: rules, stacks and policies (one table each). */
 import type { Clock } from '../../core/clock.js';
 import { systemClock } from '../../core/clock.js';
 import { ErrorCode, HomeostatError } from '../../core/errors.js';
-import type { RuleStore, StackStore, StoredRule } from '../../ports/rule-store.js';
+import type { PolicyStore, RuleStore, StackStore, StoredRule } from '../../ports/rule-store.js';
 import type { SqliteDatabase } from './database.js';
 
 interface RuleRow {
@@ -28,7 +28,17 @@ export function createSqliteStackStore(db: SqliteDatabase, clock: Clock = system
   return createManifestStore(db, 'stacks', 'stack', clock);
 }
 
-function createManifestStore(db: SqliteDatabase, table: 'rules' | 'stacks', noun: string, clock: Clock): RuleStore {
+/** The same for policy manifests (table `policies`), keyed `<Kind>/<name>`. */
+export function createSqlitePolicyStore(db: SqliteDatabase, clock: Clock = systemClock): PolicyStore {
+  return createManifestStore(db, 'policies', 'policy', clock);
+}
+
+function createManifestStore(
+  db: SqliteDatabase,
+  table: 'rules' | 'stacks' | 'policies',
+  noun: string,
+  clock: Clock,
+): RuleStore {
   const stmt = {
     get: db.prepare<[string], RuleRow>(`SELECT ${COLUMNS} FROM ${table} WHERE name = ?`),
     list: db.prepare<[], RuleRow>(`SELECT ${COLUMNS} FROM ${table} ORDER BY name`),
