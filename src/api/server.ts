@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { hasScope, verifyToken } from '../auth/tokens.js';
 import type { Clock } from '../core/clock.js';
 import { ErrorCode, HomeostatError } from '../core/errors.js';
+import type { ActionGateAdmin } from '../engine/automation/types.js';
 import type { DeliveryAdmin } from '../engine/delivery-admin.js';
 import type { InfraService } from '../engine/infra/service.js';
 import type { EngineOperations } from '../engine/operations.js';
@@ -12,17 +13,26 @@ import type { Ingestor } from '../ingest/ingest.js';
 import type { SchemaRegistry } from '../ingest/schema-registry.js';
 import type { EventLog } from '../ports/event-log.js';
 import type { Scope, TokenStore } from '../ports/token-store.js';
+import { registerActionRoutes } from './action-routes.js';
+import { type ComplianceReader, registerComplianceRoutes } from './compliance-routes.js';
+import { type CostApi, registerCostRoutes } from './cost-routes.js';
 import { registerDlqRoutes } from './dlq-routes.js';
 import { sendError, statusOf, toHomeostatError } from './errors.js';
 import { registerEventsRoutes } from './events-routes.js';
 import { registerInfraRoutes } from './infra-routes.js';
 import { registerPolicyRoutes } from './policy-routes.js';
+import { registerIncidentRoutes } from './incident-routes.js';
+import type { Incidents } from '../engine/incidents.js';
 import type { PolicyService } from '../engine/policies/service.js';
 import { registerOperationsRoutes } from './operations-routes.js';
 import { registerRuleRoutes } from './rules-routes.js';
 import { registerSchemaRoutes } from './schemas-routes.js';
 import { registerTokenRoutes } from './tokens-routes.js';
 import { registerTraceRoutes } from './trace-routes.js';
+import { registerWorkflowRoutes } from './workflow-routes.js';
+import { registerApprovalRoutes } from './approval-routes.js';
+import type { WorkflowService } from '../engine/workflow/service.js';
+import type { Approvals } from '../engine/automation/types.js';
 
 export interface ApiDeps {
   readonly log: EventLog;
@@ -44,8 +54,20 @@ export interface ApiDeps {
   readonly operations?: EngineOperations;
   /** Stacks and resources (/v1/stacks, /v1/resources); those routes exist only when set. */
   readonly infra?: InfraService;
+  /** Workflows and runs (/v1/workflows, /v1/runs); those routes exist only when set. */
+  readonly workflows?: WorkflowService;
+  /** Approval requests (/v1/approvals); those routes exist only when set. */
+  readonly approvals?: Approvals;
+  /** Cost report (/v1/cost); that route exists only when set. */
+  readonly cost?: CostApi;
+  /** Automated actions and freezes (/v1/actions); those routes exist only when set. */
+  readonly actions?: ActionGateAdmin;
   /** Policies (/v1/policies); those routes exist only when set. */
   readonly policies?: PolicyService;
+  /** The compliance report (/v1/compliance); that route exists only when set. */
+  readonly compliance?: ComplianceReader;
+  /** Incidents kept by HealingPolicies (/v1/incidents); those routes exist only when set. */
+  readonly incidents?: Incidents;
 }
 
 declare module 'fastify' {
@@ -113,6 +135,12 @@ export function createApiServer(deps: ApiDeps): FastifyInstance {
   }
   if (deps.operations) registerOperationsRoutes(app, deps.operations, deps.clock);
   if (deps.infra) registerInfraRoutes(app, deps.infra);
+  if (deps.workflows) registerWorkflowRoutes(app, deps.workflows, { maxDepth: deps.maxDepth });
+  if (deps.approvals) registerApprovalRoutes(app, deps.approvals);
+  if (deps.cost) registerCostRoutes(app, deps.cost, deps.clock);
+  if (deps.actions) registerActionRoutes(app, deps.actions);
   if (deps.policies) registerPolicyRoutes(app, deps.policies);
+  if (deps.compliance) registerComplianceRoutes(app, deps.compliance);
+  if (deps.incidents) registerIncidentRoutes(app, deps.incidents);
   return app;
 }

@@ -1,13 +1,17 @@
 /** @module The `homeostat` command line: builds the command tree and turns failures into exit codes. */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { registerActions } from './actions.js';
 import { registerApply } from './apply.js';
+import { registerCompliance } from './compliance.js';
+import { registerCost } from './cost.js';
 import { registerDelete } from './delete.js';
 import { registerDemo } from './demo.js';
 import { registerDeliveryCommands } from './dlq.js';
 import { registerEmit } from './emit.js';
 import { registerEvents } from './events.js';
 import { registerGet } from './get.js';
+import { registerIncidents } from './incidents.js';
 import { registerOperations } from './operations.js';
 import { examples } from './options.js';
 import { ExitCode, exitCodeFor, formatError, note } from './output.js';
@@ -17,6 +21,7 @@ import { registerStacks } from './stacks.js';
 import { registerTail } from './tail.js';
 import { registerTokens } from './tokens.js';
 import { registerUp } from './up.js';
+import { registerWorkflowCommands } from './workflows.js';
 
 /** Commander outcomes that are not failures. */
 const CLEAN_EXITS = new Set(['commander.helpDisplayed', 'commander.help', 'commander.version']);
@@ -57,6 +62,11 @@ export function buildProgram(): Command {
   registerDeliveryCommands(program);
   registerOperations(program);
   registerStacks(program);
+  registerWorkflowCommands(program);
+  registerCompliance(program);
+  registerCost(program);
+  registerActions(program);
+  registerIncidents(program);
   registerDemo(program);
   examples(program, [
     'homeostat up --data-dir ./data',

@@ -1,12 +1,18 @@
 /**
  * @module Backtesting: runs a rule that is not enabled (or not even stored) over a time range of
- * the log and reports what it would have matched and done, executing nothing.
+ * the log and reports what it would have matched and done, executing nothing. A rule with `when`
+ * is evaluated too: the matched events go through a fresh condition state at their append times
+ * (deadlines run in between and up to the range's end), and its targets are forecast on the
+ * `homeostat.condition.fired` events it would have appended.
  */
 import type { Clock } from '../core/clock.js';
 import { compileTransform } from '../core/delivery/transform.js';
 import { createMatcher } from '../core/pattern/index.js';
+import type { CloudEvent } from '../core/event.js';
+import { whenKind, type WhenKind } from '../core/conditions/types.js';
 import type { RuleSpec } from '../core/rules/types.js';
-import type { EventLog } from '../ports/event-log.js';
+import type { EventLog, LogRecord } from '../ports/event-log.js';
+import { createRuleCondition, type FiredEvent, firedRuleOf, type RuleCondition } from './condition-rule.js';
 import { type LogRange, type RangeProgress, rangeSize, readRange } from './log-range.js';
 
 export interface BacktestOptions {
@@ -32,6 +38,10 @@ export interface TargetForecast {
   readonly firstTransformError?: string;
 }
 
+/**
+ * A matched event, or for a rule with `when` a firing: then `id`/`source`/`type` are the fired
+ * event's, `offset` the trigger's (-1 for a firing by time alone), `appendedAt` the firing time.
+ */
 export interface BacktestSample {
   readonly offset: number;
   readonly id: string;
@@ -49,6 +59,8 @@ export interface BacktestReport {
   readonly until: string;
   readonly scanned: number;
   readonly matched: number;
+  /** For a rule with `when`: its kind and how many times it would have fired (targets run per firing). */
+  readonly condition?: { readonly kind: WhenKind; readonly fired: number };
   readonly targets: readonly TargetForecast[];
   readonly samples: readonly BacktestSample[];
   readonly elapsedMs: number;
@@ -93,35 +105,55 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestReport> {
   const maxSamples = o.samples ?? 20;
   let scanned = 0;
   let matched = 0;
+  let fired = 0;
+  const cond: RuleCondition | undefined = o.rule.when
+    ? createRuleCondition(o.rule, 1, { startedAt: o.range.since })
+    : undefined;
+  /** Forecasts the targets on what they would receive; samples it. */
+  const deliver = (event: CloudEvent, offset: number, appendedAt: number) => {
+    const payloads: Record<string, unknown> = {};
+    for (const t of targets) {
+      const r = t.transform(event);
+      if (r.ok) t.forecast.deliveries++;
+      else {
+        t.forecast.transformErrors++;
+        t.forecast.firstTransformError ??= r.error.message;
+      }
+      payloads[t.spec.id] = r.ok ? r.payload : { error: r.error.message };
+    }
+    if (samples.length < maxSamples) {
+      const { id, source, type, time } = event;
+      samples.push({ offset, id, source, type, time, appendedAt: new Date(appendedAt).toISOString(), payloads });
+    }
+  };
+  const fire = (list: readonly FiredEvent[]) => {
+    for (const f of list) {
+      fired++;
+      deliver(f.event, f.trigger?.offset ?? -1, Date.parse(f.event.time!));
+    }
+  };
+  const onMatch = (record: LogRecord) => {
+    if (!cond) return deliver(record.event, record.offset, record.appendedAt);
+    // Firings of a stored rule of the same name are not this backtest's.
+    if (firedRuleOf(record.event) !== o.rule.name) fire(cond.feed(record));
+  };
   for await (const page of readRange(o.log, { since: o.range.since, until }, o.signal)) {
     for (const record of page) {
       scanned++;
       if (matcher.match(record.event).length === 0) continue;
       matched++;
-      const payloads: Record<string, unknown> = {};
-      for (const t of targets) {
-        const r = t.transform(record.event);
-        if (r.ok) t.forecast.deliveries++;
-        else {
-          t.forecast.transformErrors++;
-          t.forecast.firstTransformError ??= r.error.message;
-        }
-        payloads[t.spec.id] = r.ok ? r.payload : { error: r.error.message };
-      }
-      if (samples.length < maxSamples) {
-        const { id, source, type, time } = record.event;
-        const appendedAt = new Date(record.appendedAt).toISOString();
-        samples.push({ offset: record.offset, id, source, type, time, appendedAt, payloads });
-      }
+      onMatch(record);
     }
     o.onProgress?.({ scanned, total, matched });
   }
+  if (cond) fire(cond.advance(until - 1));
   return {
     rule: o.rule.name,
     since: new Date(o.range.since).toISOString(),
     until: new Date(until).toISOString(),
     scanned,
     matched,
+    ...(o.rule.when ? { condition: { kind: whenKind(o.rule.when), fired } } : {}),
     targets: targets.map((t) => t.forecast),
     samples,
     elapsedMs: o.clock.now() - started,

@@ -4,12 +4,19 @@
  * dispatcher. Its offset is committed only up to the first event whose jobs' first outcome is
  * not yet durable, so after a crash every unfinished event is read again (idempotency skips the
  * finished ones).
+ *
+ * A rule with `when` does not send matched events to its targets: it feeds them to its condition
+ * (conditions.ts), which appends a `homeostat.condition.fired` event when it fires; reading that
+ * event, the router delivers it to the rule's targets. The offset is also held back to what the
+ * saved condition states reflect, so a restart feeds them every event they lack.
  */
 import type { Clock } from '../core/clock.js';
 import { createMatcher, type Matcher } from '../core/pattern/index.js';
-import type { RuleSpec } from '../core/rules/types.js';
+import type { RuleSpec, TargetSpec } from '../core/rules/types.js';
 import type { DeliveryStore } from '../ports/delivery-store.js';
 import type { EventLog, LogRecord } from '../ports/event-log.js';
+import { firedRuleOf } from './condition-rule.js';
+import type { ConditionRunner } from './conditions.js';
 import type { DeliveryJob, Dispatcher } from './dispatcher.js';
 import { Fifo } from './fifo.js';
 import type { StateWriter } from './state-writer.js';
@@ -27,6 +34,8 @@ export interface RouterOptions {
   /** How often the offset is committed. Default 200 ms. */
   readonly commitIntervalMs?: number;
   readonly onError?: (err: unknown) => void;
+  /** Runs the rules' `when` conditions; without it a rule's `when` is ignored. */
+  readonly conditions?: Pick<ConditionRunner, 'start' | 'feed' | 'safeOffset'>;
 }
 
 export interface Router {
@@ -37,6 +46,8 @@ export interface Router {
   start(): Promise<void>;
   /** Offset of the next event to route. */
   readonly position: number;
+  /** Resolves once every event up to `offset` (inclusive) was routed, or the router closed. */
+  routedPast(offset: number): Promise<void>;
   readonly stats: { readonly routed: number; readonly matched: number };
   close(): Promise<void>;
 }
@@ -55,6 +66,8 @@ class RouterImpl implements Router {
   private readonly abort = new AbortController();
   private loop: Promise<void> | undefined;
   private commitTimer: ReturnType<typeof setInterval> | undefined;
+  private waiters: { offset: number; resolve: () => void }[] = [];
+  private closed = false;
   readonly stats = { routed: 0, matched: 0 };
 
   constructor(private readonly o: RouterOptions) {}
@@ -84,6 +97,7 @@ class RouterImpl implements Router {
     this.next = stored ?? (await log.stats()).nextOffset;
     if (stored === undefined) await log.commitOffset(ROUTER_CONSUMER, this.next);
     this.committed = this.next;
+    await this.o.conditions?.start(this.next, () => this.next);
     this.commitTimer = setInterval(() => void this.commit(), this.o.commitIntervalMs ?? 200);
     this.loop = this.follow();
   }
@@ -110,31 +124,65 @@ class RouterImpl implements Router {
       if (entry.remaining === 0) this.advance();
     };
     const jobs: DeliveryJob[] = [];
+    const add = (name: string, targets: readonly TargetSpec[]) => {
+      for (const target of targets) jobs.push(this.job(record, name, target, settled));
+    };
+    const firedBy = this.firedBy(record);
     for (const name of names) {
       const spec = this.rules.get(name);
-      if (!spec) continue;
+      if (!spec || name === firedBy) continue;
       this.stats.matched++;
       this.trace(record, name);
-      for (const target of spec.targets) {
-        jobs.push({
-          record,
-          rule: name,
-          target: target.id,
-          key: { source: record.event.source, id: record.event.id, rule: name, target: target.id },
-          attempts: 0,
-          firstSeenAt: record.appendedAt,
-          replayed: false,
-          redriven: false,
-          checked: false,
-          settled,
-        });
-      }
+      if (spec.when && this.o.conditions) this.o.conditions.feed(record, name);
+      else add(name, spec.targets);
+    }
+    if (firedBy !== undefined) {
+      this.stats.matched++;
+      this.trace(record, firedBy);
+      add(firedBy, this.rules.get(firedBy)!.targets);
     }
     entry.remaining = jobs.length;
     if (jobs.length > 0) this.outstanding.push(entry);
     this.next = record.offset + 1;
+    if (this.waiters.length > 0) this.wake();
     if (jobs.length === 0 && this.outstanding.length === 0) return;
     for (const job of jobs) this.o.dispatcher.submit(job);
+  }
+
+  /** The rule with `when` whose firing this event is, if any: its targets receive the event. */
+  private firedBy(record: LogRecord): string | undefined {
+    const rule = firedRuleOf(record.event);
+    if (rule === undefined || !this.o.conditions) return undefined;
+    return this.rules.get(rule)?.when ? rule : undefined;
+  }
+
+  private job(record: LogRecord, rule: string, target: TargetSpec, settled: () => void): DeliveryJob {
+    return {
+      record,
+      rule,
+      target: target.id,
+      key: { source: record.event.source, id: record.event.id, rule, target: target.id },
+      attempts: 0,
+      firstSeenAt: record.appendedAt,
+      replayed: false,
+      redriven: false,
+      checked: false,
+      settled,
+    };
+  }
+
+  routedPast(offset: number): Promise<void> {
+    if (this.next > offset || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ offset, resolve }));
+  }
+
+  private wake(): void {
+    const keep = [];
+    for (const w of this.waiters) {
+      if (this.closed || this.next > w.offset) w.resolve();
+      else keep.push(w);
+    }
+    this.waiters = keep;
   }
 
   private trace(record: LogRecord, rule: string): void {
@@ -155,7 +203,8 @@ class RouterImpl implements Router {
 
   /** The offset below which every event's jobs have a durable first outcome. */
   private safeOffset(): number {
-    return this.outstanding.peek()?.offset ?? this.next;
+    const delivered = this.outstanding.peek()?.offset ?? this.next;
+    return Math.min(delivered, this.o.conditions?.safeOffset() ?? Infinity);
   }
 
   private async commit(): Promise<void> {
@@ -173,6 +222,8 @@ class RouterImpl implements Router {
     this.abort.abort();
     if (this.commitTimer) clearInterval(this.commitTimer);
     await this.loop;
+    this.closed = true;
+    this.wake();
   }
 
   /** After the dispatcher has drained: commit what is safe. */

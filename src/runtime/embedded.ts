@@ -13,6 +13,8 @@ import { createIngestor } from '../ingest/ingest.js';
 import { createSchemaRegistry } from '../ingest/schema-registry.js';
 import { createSqliteEventLog } from '../log/sqlite/event-log.js';
 import type { EventLog } from '../ports/event-log.js';
+import type { TargetRegistry } from '../ports/target.js';
+import type { InfraService } from '../engine/infra/service.js';
 import type { TokenStore } from '../ports/token-store.js';
 import { createSqliteDeliveryStore } from '../store/sqlite/delivery-store.js';
 import { createLocalProvider } from '../providers/local/provider.js';
@@ -23,6 +25,9 @@ import { createSqliteRuleStore, createSqliteStackStore } from '../store/sqlite/r
 import { createSqliteSchemaStore } from '../store/sqlite/schema-store.js';
 import { openStateDatabase } from '../store/sqlite/state.js';
 import { createSqliteTokenStore } from '../store/sqlite/token-store.js';
+import { createSqliteConditionStore } from '../store/sqlite/condition-store.js';
+import { createAutomation } from './automation.js';
+import { applyBootstrap } from './bootstrap.js';
 import type { ResolvedConfig } from './config.js';
 
 export interface EmbeddedHomeostat {
@@ -94,13 +99,32 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
   const ingestor = createIngestor({ log, schemas, limits: config.ingest });
   const publish = async (events: readonly unknown[]) =>
     (await ingestor.ingest({ entries: events, batch: true, bodyBytes: Number.POSITIVE_INFINITY })).results;
-  const actions = createTargetRegistry({ logger, clock, exec: config.actions.exec, publish });
+  // The infrastructure service and the registry are built below; automation reaches them lazily.
+  const late: { infra?: InfraService; registry?: TargetRegistry } = {};
+  const automation = await createAutomation({
+    db: stateDb,
+    log,
+    clock,
+    logger,
+    publish,
+    targets: () => late.registry!,
+    infra: () => late.infra!,
+  });
+  const actions = createTargetRegistry({
+    logger,
+    clock,
+    exec: config.actions.exec,
+    publish,
+    extra: automation.targets,
+  });
+  late.registry = actions;
   const deliveryStore = createSqliteDeliveryStore(stateDb, clock);
   const engine = createEngine({
     log,
     store: deliveryStore,
     targets: actions,
     clock,
+    conditionStore: createSqliteConditionStore(stateDb, clock),
     onError: (err) => logger.error({ err }, 'rules engine error'),
   });
   const context = ruleValidationContext(actions);
@@ -124,6 +148,7 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
     clock,
     onError: (err) => logger.error({ err }, 'infrastructure error'),
   });
+  late.infra = infra;
   const scrapes = createPrometheusSources(config, { publish, clock, logger });
   const rules = createRuleService({
     store: createSqliteRuleStore(stateDb, clock),
@@ -136,6 +161,7 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
     onInvalid: (name, err) =>
       logger.warn({ rule: name, err }, `rule ${name} no longer validates and is not active; re-apply or delete it`),
   });
+  const policies = automation.createPolicies(rules, providers);
   let state: 'starting' | 'ready' | 'closing' = 'starting';
   const app = createApiServer({
     log,
@@ -146,6 +172,13 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
     deliveries: engine.admin,
     operations: createOperations(engine, context),
     infra,
+    workflows: automation.workflows,
+    approvals: automation.approvals,
+    actions: automation.gate,
+    policies: policies.service,
+    compliance: policies.compliance,
+    incidents: policies.incidents,
+    cost: policies.finops,
     clock,
     logger,
     authRequired: config.authRequired,
@@ -169,10 +202,21 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
     await rules.load();
     await engine.start();
     await infra.start();
+    await automation.workflows.start();
+    await policies.start();
+    const applied = await applyBootstrap(config.manifests, {
+      stack: (m) => infra.applyStack(m),
+      workflow: (m) => automation.workflows.apply(m),
+      policy: (m) => policies.service.apply(m),
+      rule: (m) => rules.apply(m),
+    });
+    if (applied.length > 0) logger.info({ applied }, `applied ${applied.length} manifest(s) from the configuration`);
     await app.listen({ host: config.server.host, port: config.server.port });
   } catch (cause) {
     clearInterval(retention);
     await app.close();
+    await policies.close();
+    await automation.close();
     await infra.close();
     await engine.close();
     await actions.close();
@@ -196,6 +240,8 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
       clearInterval(retention);
       await app.close();
       await scrapes.close();
+      await policies.close();
+      await automation.close();
       await infra.close({ stopAll: options.stopInfraOnClose ?? false });
       await engine.close();
       await actions.close();

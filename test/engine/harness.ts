@@ -7,13 +7,15 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { createTargetRegistry } from '../../src/actions/registry.js';
 import { validateAction } from '../../src/actions/registry.js';
-import { systemClock } from '../../src/core/clock.js';
+import { type Clock, systemClock } from '../../src/core/clock.js';
 import type { CloudEvent } from '../../src/core/event.js';
 import { parseRuleManifest } from '../../src/core/rules/manifest.js';
 import type { RuleSpec } from '../../src/core/rules/types.js';
-import { createEngine, type Engine } from '../../src/engine/engine.js';
+import { createEngine, type Engine, type EngineOptions } from '../../src/engine/engine.js';
 import { createSqliteEventLog } from '../../src/log/sqlite/event-log.js';
+import type { ConditionStore } from '../../src/ports/condition-store.js';
 import type { EventLog } from '../../src/ports/event-log.js';
+import { createSqliteConditionStore } from '../../src/store/sqlite/condition-store.js';
 import { createSqliteDeliveryStore } from '../../src/store/sqlite/delivery-store.js';
 import { openStateDatabase } from '../../src/store/sqlite/state.js';
 
@@ -68,6 +70,8 @@ export interface TestEngine {
   readonly engine: Engine;
   readonly log: EventLog;
   readonly dir: string;
+  /** The store of the rules' condition states (the same database the engine uses). */
+  readonly conditionStore: ConditionStore;
   /** Parses and feeds a Rule manifest. */
   apply(manifest: Record<string, unknown>): RuleSpec;
   publish(events: Partial<CloudEvent>[]): Promise<void>;
@@ -90,27 +94,40 @@ export function testEvent(overrides: Partial<CloudEvent> = {}): CloudEvent {
   };
 }
 
+export interface StartOptions {
+  /** The clock of the log, stores and engine (e.g. a manual clock). Default: the system clock. */
+  readonly clock?: Clock;
+  readonly conditionOptions?: EngineOptions['conditionOptions'];
+  readonly commitIntervalMs?: number;
+}
+
 /** Starts an engine on `dir`; `rules` are fed before it starts (as the runtime loads stored rules first). */
 export async function startEngine(
   dir = mkdtempSync(join(tmpdir(), 'homeostat-engine-')),
   rules: Record<string, unknown>[] = [],
+  options: StartOptions = {},
 ): Promise<TestEngine> {
-  const log = await createSqliteEventLog({ path: join(dir, 'events.db'), writerThread: false });
+  const clock = options.clock ?? systemClock;
+  const log = await createSqliteEventLog({ path: join(dir, 'events.db'), writerThread: false, clock });
   const db = openStateDatabase({ path: join(dir, 'state.db'), fsync: 'normal' });
-  const store = createSqliteDeliveryStore(db);
+  const store = createSqliteDeliveryStore(db, clock);
   const publish = async (events: readonly CloudEvent[]) =>
     (await log.append(events)).map((r) => ({ status: r.status }) as const);
   const targets = createTargetRegistry({
     logger: pino({ level: 'silent' }),
     publish,
     exec: { allow: {} },
-    clock: systemClock,
+    clock,
   });
+  const conditionStore = createSqliteConditionStore(db, clock);
   const engine = createEngine({
     log,
     store,
     targets,
-    clock: systemClock,
+    clock,
+    conditionStore,
+    ...(options.conditionOptions === undefined ? {} : { conditionOptions: options.conditionOptions }),
+    ...(options.commitIntervalMs === undefined ? {} : { commitIntervalMs: options.commitIntervalMs }),
     onError: (err) => console.error('engine error', err),
   });
   const ctx = { validateAction: validateAction(targets), knownActions: [...targets.keys()] };
@@ -123,6 +140,7 @@ export async function startEngine(
     engine,
     log,
     dir,
+    conditionStore,
     apply(manifest) {
       const spec = parseRuleManifest({ apiVersion: 'homeostat/v1', kind: 'Rule', ...manifest }, ctx);
       engine.setRule(spec.name, spec);

@@ -246,6 +246,77 @@ describe('parseRuleManifest', () => {
   });
 });
 
+describe('parseRuleManifest: when', () => {
+  it('has no when unless the spec gives one', () => {
+    const spec = parseRuleManifest(manifest(), ctx);
+    expect(spec).not.toHaveProperty('when');
+    expect(spec).not.toHaveProperty('steps');
+  });
+
+  it('resolves a count with groupBy, debounce and cooldown, durations in milliseconds', () => {
+    const when = { count: { atLeast: 20, within: '1m' }, groupBy: 'subject', debounce: '5s', cooldown: '10m' };
+    const spec = parseRuleManifest(manifest({ when }), ctx);
+    expect(spec.when).toEqual({
+      count: { atLeast: 20, within: 60_000 },
+      groupBy: 'subject',
+      debounce: 5000,
+      cooldown: 600_000,
+    });
+    expect(Object.isFrozen(spec.when)).toBe(true);
+  });
+
+  it('resolves sustained, absent and aggregate', () => {
+    const of = (when: unknown) => parseRuleManifest(manifest({ when }), ctx).when;
+    expect(of({ for: '30s' })).toEqual({ for: 30_000, maxGap: 30_000, debounce: 0, cooldown: 0 });
+    expect(of({ absent: '2m', groupBy: 'data.instance' })).toMatchObject({ absent: 120_000, groupBy: 'data.instance' });
+    const aggregate = { fn: 'p95', field: 'data.latencyMs', op: '>', value: 300, within: '5m' };
+    expect(of({ aggregate })).toMatchObject({ aggregate: { ...aggregate, within: 300_000 } });
+  });
+
+  it('takes the steps of a sequence as event patterns', () => {
+    const when = {
+      sequence: { first: { type: ['deploy.started'] }, then: '{"type": ["deploy.failed"]}', within: '5m' },
+      groupBy: 'subject',
+    };
+    const spec = parseRuleManifest(manifest({ when }), ctx);
+    expect(spec.when).toMatchObject({ sequence: { first: 'first', then: 'then', within: 300_000 } });
+    expect(spec.steps?.first.source).toEqual({ type: ['deploy.started'] });
+    expect(spec.steps?.then.source).toEqual({ type: ['deploy.failed'] });
+  });
+
+  it('points at the field of the when that is wrong', () => {
+    expect(problemAt(manifest({ when: { count: { atLeast: 5, within: 'soon' } } }), '/spec/when/count/within')).toMatch(
+      /"soon" is not a duration/,
+    );
+    expect(problemAt(manifest({ when: { count: { atLeast: 0, within: '1m' } } }), '/spec/when/count/atLeast')).toMatch(
+      /whole number from 1/,
+    );
+    expect(problemAt(manifest({ when: { for: '1m', absent: '1m' } }), '/spec/when')).toMatch(/exactly one of/);
+    expect(
+      problemAt(manifest({ when: { count: { atLeast: 5, within: '1m' }, grupBy: 'x' } }), '/spec/when/grupBy'),
+    ).toMatch(/unknown field/);
+    expect(problemAt(manifest({ when: 'count 5' }), '/spec/when')).toMatch(/must be an object/);
+  });
+
+  it('checks the step patterns of a sequence with pointers into them', () => {
+    const seq = (first: unknown, then: unknown) => manifest({ when: { sequence: { first, then, within: '1m' } } });
+    expect(problemAt(seq({ type: 'x' }, { type: ['y'] }), '/spec/when/sequence/first/type')).toMatch(/array/);
+    expect(problemAt(seq(undefined, { type: ['y'] }), '/spec/when/sequence/first')).toMatch(
+      /^required; give an event pattern/,
+    );
+    expect(problemAt(seq({ type: ['x'] }, 'deploy.failed'), '/spec/when/sequence/then')).toMatch(
+      /"deploy.failed" is not an event pattern/,
+    );
+    const noWithin = manifest({ when: { sequence: { first: { type: ['x'] }, then: { type: ['y'] } } } });
+    expect(problemAt(noWithin, '/spec/when/sequence/within')).toMatch(/required/);
+  });
+
+  it('reports when problems together with the other problems of the rule', () => {
+    const doc = manifest({ when: { absent: 'never' }, targets: [{ action: 'nope' }] });
+    expect(problemsOf(doc).map((p) => p.pointer)).toEqual(['/spec/when/absent', '/spec/targets/0/action']);
+  });
+});
+
 describe('testPattern', () => {
   const event = { specversion: '1.0', id: '1', source: '/s', type: 'http.response', data: { status: 503 } };
 

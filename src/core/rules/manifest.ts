@@ -1,4 +1,6 @@
 /** @module Parses and validates `kind: Rule` manifests into a resolved, frozen RuleSpec (pure). */
+import { parseWhen } from '../conditions/parse.js';
+import type { WhenSpec } from '../conditions/types.js';
 import { checkTransform } from '../delivery/transform.js';
 import { invalid, type Problem } from '../errors.js';
 import { explainPattern, parsePattern } from '../pattern/index.js';
@@ -11,6 +13,7 @@ import {
   type RetryPolicy,
   RULE_API_VERSION,
   type RuleSpec,
+  type SequenceSteps,
   type TargetSpec,
 } from './types.js';
 
@@ -41,7 +44,7 @@ export interface RuleValidationContext {
 
 const TOP_FIELDS = ['apiVersion', 'kind', 'metadata', 'spec'];
 const METADATA_FIELDS = ['name', 'description'];
-const SPEC_FIELDS = ['enabled', 'description', 'match', 'targets'];
+const SPEC_FIELDS = ['enabled', 'description', 'match', 'when', 'targets'];
 const TARGET_FIELDS = [
   'name',
   'action',
@@ -88,6 +91,7 @@ export function parseRuleManifest(doc: unknown, ctx: RuleValidationContext): Rul
   const enabled = spec ? r.boolean(spec.enabled, '/spec/enabled', true) : true;
   const description = spec ? r.text(spec.description, '/spec/description', MAX_DESCRIPTION) : undefined;
   const match = spec ? readMatch(r, spec.match, ctx) : undefined;
+  const condition = spec ? readWhen(r, spec.when, ctx) : {};
   const targets = spec ? readTargets(r, spec.targets, ctx) : [];
   if (r.problems.length > 0 || meta.name === undefined || match === undefined) throw invalid(what, r.problems);
   return Object.freeze({
@@ -95,6 +99,8 @@ export function parseRuleManifest(doc: unknown, ctx: RuleValidationContext): Rul
     ...optional('description', description ?? meta.description),
     enabled,
     match,
+    ...optional('when', condition.when),
+    ...optional('steps', condition.steps),
     targets: Object.freeze(targets),
   });
 }
@@ -135,14 +141,56 @@ function readMatch(r: ManifestReader, value: unknown, ctx: RuleValidationContext
     r.add('/spec/match', 'required: an event pattern, e.g. { type: ["host.cpu.high"] }');
     return undefined;
   }
+  return readPattern(r, value, '/spec/match', ctx);
+}
+
+function readPattern(r: ManifestReader, value: unknown, at: string, ctx: RuleValidationContext): Pattern | undefined {
+  return collect(r, () => parsePattern(value, { pointer: at, limits: ctx.patternLimits }));
+}
+
+/** Runs a parser that throws E_INVALID with problems; adds them to the reader instead. */
+function collect<T>(r: ManifestReader, parse: () => T): T | undefined {
   try {
-    return parsePattern(value, { pointer: '/spec/match', limits: ctx.patternLimits });
+    return parse();
   } catch (err) {
     const problems = (err as { problems?: readonly Problem[] }).problems;
     if (!Array.isArray(problems) || problems.length === 0) throw err;
     r.problems.push(...problems);
     return undefined;
   }
+}
+
+/**
+ * Reads `spec.when` (core/conditions parseWhen). A sequence's `first` and `then` are event
+ * patterns here: they are parsed as such and replaced by the step ids 'first' and 'then'.
+ */
+function readWhen(
+  r: ManifestReader,
+  value: unknown,
+  ctx: RuleValidationContext,
+): { when?: WhenSpec; steps?: SequenceSteps } {
+  if (value === undefined) return {};
+  let input = value;
+  let steps: SequenceSteps | undefined;
+  if (isRecord(value) && isRecord(value.sequence)) {
+    const seq = value.sequence;
+    const first = readStep(r, seq.first, '/spec/when/sequence/first', ctx);
+    const then = readStep(r, seq.then, '/spec/when/sequence/then', ctx);
+    input = { ...value, sequence: { ...seq, first: 'first', then: 'then' } };
+    if (first && then) steps = Object.freeze({ first, then });
+  }
+  const when = collect(r, () => parseWhen(input, '/spec/when'));
+  return when === undefined ? {} : { when, ...optional('steps', steps) };
+}
+
+function readStep(r: ManifestReader, value: unknown, at: string, ctx: RuleValidationContext): Pattern | undefined {
+  const jsonText = typeof value === 'string' && value.trimStart().startsWith('{');
+  if (!isRecord(value) && !jsonText) {
+    const got = value === undefined ? 'required' : `${JSON.stringify(value)} is not an event pattern`;
+    r.add(at, `${got}; give an event pattern tested on the events match matched, e.g. { type: [deploy.started] }`);
+    return undefined;
+  }
+  return readPattern(r, value, at, ctx);
 }
 
 function readTargets(r: ManifestReader, value: unknown, ctx: RuleValidationContext): TargetSpec[] {

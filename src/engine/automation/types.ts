@@ -13,10 +13,10 @@
  */
 import type { CloudEvent } from '../../core/event.js';
 import type { Resource, ResourceKind } from '../../core/infra/types.js';
-import type { SafetySpec } from '../../core/safety/types.js';
+import type { ActionDirection, FrozenResource, SafetySpec } from '../../core/safety/types.js';
 
-/** Directions used by flap detection: an action and its opposite. */
-export type ActionDirection = 'up' | 'down' | 'stop' | 'start' | 'change' | 'revert' | 'none';
+/** Directions used by flap detection: an action and its opposite (defined in core/safety/types.ts). */
+export type { ActionDirection, FrozenResource };
 
 export interface ActionRequest {
   /** Who asks: `ScalingPolicy/web`, `HealingPolicy/web`, `Rule/my-rule`, `Workflow/drain#run-id`. */
@@ -41,6 +41,12 @@ export interface ActionRequest {
   readonly cause?: string;
   /** Overrides the policy's mode for this one action (e.g. a policy's `approval: true` remedy). */
   readonly mode?: SafetySpec['mode'];
+  /**
+   * Idempotency key (e.g. a delivery's key): while the gate remembers a record with this key whose
+   * outcome is executed, dry-run, pending-approval or rejected, a second submit returns that record
+   * and does nothing. After failed or refused, a second submit is a new attempt.
+   */
+  readonly key?: string;
 }
 
 export type ActionOutcome = 'executed' | 'failed' | 'refused' | 'dry-run' | 'pending-approval' | 'rejected';
@@ -58,6 +64,17 @@ export interface ActionRecord extends ActionRequest {
   /** Approval id when the outcome is pending-approval. */
   readonly approval?: string;
   readonly durationMs?: number;
+  /** Refused by flap or loop detection: the policies this refusal froze on the resource. */
+  readonly froze?: readonly string[];
+}
+
+/** Filter of {@link ActionGate.recent}. */
+export interface ActionFilter {
+  readonly policy?: string;
+  readonly resource?: string;
+  readonly outcome?: ActionOutcome;
+  /** Default 100. */
+  readonly limit?: number;
 }
 
 export interface ActionGate {
@@ -71,11 +88,28 @@ export interface ActionGate {
    * A `perform` that throws gives outcome `failed` with its message. In approval mode the action
    * is performed later, when approved (or recorded `rejected`).
    */
-  submit(request: ActionRequest, perform: (actionId: string) => Promise<Record<string, unknown>>): Promise<ActionRecord>;
-  /** The latest records (newest first), optionally of one policy or resource. */
-  recent(filter?: { readonly policy?: string; readonly resource?: string; readonly limit?: number }): ActionRecord[];
-  /** Resources a policy froze after flapping, with why. */
-  frozen(): readonly { readonly policy: string; readonly resource: string; readonly since: number; readonly why: string }[];
+  submit(
+    request: ActionRequest,
+    perform: (actionId: string) => Promise<Record<string, unknown>>,
+  ): Promise<ActionRecord>;
+  /**
+   * The latest records (newest first), optionally of one policy, resource or outcome. An action
+   * that waited for approval appears once, with its final outcome when decided.
+   */
+  recent(filter?: ActionFilter): ActionRecord[];
+  /** Resources a policy froze after flapping (or looping with another policy), with why. */
+  frozen(): readonly FrozenResource[];
+  /**
+   * Lets `policy` act on `resource` again and forgets the reversals counted so far; published as
+   * `homeostat.action.unfrozen` (so it survives a restart). E_NOT_FOUND when it is not frozen.
+   * The real gate (createActionGate) has it; test doubles of the gate may leave it out.
+   */
+  unfreeze?(policy: string, resource: string, by?: string): Promise<ActionRecord>;
+}
+
+/** The gate as operators use it (API, CLI): `unfreeze` required. */
+export interface ActionGateAdmin extends ActionGate {
+  unfreeze(policy: string, resource: string, by?: string): Promise<ActionRecord>;
 }
 
 /** A group as actions see it. */
@@ -104,7 +138,15 @@ export interface InfraControl {
    * lower to 0 when the group allows `min: 0`). The stack's declared size stays the initial one:
    * a scaled group is not drift.
    */
-  scaleGroup(group: string, desired: number, cause: string): Promise<{ readonly from: number; readonly to: number }>;
+  scaleGroup(
+    group: string,
+    desired: number,
+    cause: string,
+    options?: {
+      /** A stop (Schedule, IdlePolicy `action: stop`): the size may go below the group's min, to 0. */
+      readonly allowBelowMin?: boolean;
+    },
+  ): Promise<{ readonly from: number; readonly to: number }>;
   /** Takes an instance out of rotation and stops it; the reconciler starts a replacement. */
   replaceInstance(name: string, cause: string): Promise<void>;
   restartInstance(name: string, cause: string): Promise<void>;
@@ -161,7 +203,10 @@ export interface Approvals {
     readonly expiresAt?: number;
   }): Promise<Approval>;
   /** E_NOT_FOUND for an unknown id; E_CONFLICT when already decided. */
-  decide(id: string, decision: { readonly approve: boolean; readonly by: string; readonly comment?: string }): Promise<Approval>;
+  decide(
+    id: string,
+    decision: { readonly approve: boolean; readonly by: string; readonly comment?: string },
+  ): Promise<Approval>;
   get(id: string): Promise<Approval | undefined>;
   list(filter?: { readonly status?: ApprovalStatus; readonly kind?: string }): Promise<Approval[]>;
 }

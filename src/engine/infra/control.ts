@@ -9,14 +9,10 @@ import type { StackSpec } from '../../core/infra/stack.js';
 import type { Resource, ResourceKind } from '../../core/infra/types.js';
 import type { Provider } from '../../ports/provider.js';
 import type { GroupView, InfraControl } from '../automation/types.js';
+import type { Reconciler } from './reconciler.js';
 
-/** What the reconciler offers the control: groups held (no new instances) and delegated to a policy. */
-export interface ReconcilerControls {
-  hold(group: string, on: boolean): void;
-  isHeld(group: string): boolean;
-  isDelegated(group: string): boolean;
-  poke(): void;
-}
+/** What the reconciler offers the control: replacements, and groups held (no new instances). */
+export type ReconcilerControls = Pick<Reconciler, 'hold' | 'isHeld' | 'replace' | 'poke'>;
 
 export interface InfraControlDeps {
   readonly providers: ReadonlyMap<string, Provider>;
@@ -94,11 +90,12 @@ export function createInfraControl(d: InfraControlDeps): InfraControl {
       const group = resources.find((r): r is Group => r.kind === 'InstanceGroup' && r.name === name);
       return group && view(group, resources);
     },
-    async scaleGroup(name, desired, cause) {
+    async scaleGroup(name, desired, cause, options = {}) {
       const { provider, resource } = await find('InstanceGroup', name);
       const group = resource as Group;
       const from = group.spec.desired;
-      const to = Math.max(group.spec.min, Math.min(group.spec.max, Math.round(desired)));
+      const floor = options.allowBelowMin ? 0 : group.spec.min;
+      const to = Math.max(floor, Math.min(group.spec.max, Math.round(desired)));
       d.manageSize(name);
       if (to !== from) {
         const { status: _status, ...declared } = group;
@@ -108,17 +105,8 @@ export function createInfraControl(d: InfraControlDeps): InfraControl {
       return { from, to };
     },
     async replaceInstance(name, cause) {
-      const { provider, instance } = await instanceOf(name);
-      const phase = instance.status?.phase;
-      if (phase === 'running' || phase === 'starting') {
-        await provider.apply({ op: 'stop-instance', name, drain: false, cause });
-      }
-      // A delegated group's failed instances are replaced here; otherwise the reconciler does it.
-      const group = instance.status?.group;
-      if (group !== undefined && d.reconciler.isDelegated(group) && !d.reconciler.isHeld(group)) {
-        await provider.apply({ op: 'start-instance', group, cause });
-      }
-      d.reconciler.poke();
+      // The reconciler stops it and starts the replacement, counting both so no pass doubles them.
+      await d.reconciler.replace(name, cause);
     },
     async restartInstance(name, cause) {
       const { provider } = await instanceOf(name);
@@ -147,7 +135,6 @@ export function createInfraControl(d: InfraControlDeps): InfraControl {
     async releaseGroup(group) {
       await find('InstanceGroup', group);
       d.reconciler.hold(group, false);
-      d.reconciler.poke();
     },
     async revert(kind, name, cause) {
       for (const stack of d.stacks()) {

@@ -14,7 +14,9 @@ import { resourceRef } from '../../core/infra/types.js';
 import type { Provider, ProviderChange, ProviderEvent } from '../../ports/provider.js';
 import type { StackStore, StoredRule } from '../../ports/rule-store.js';
 import { createInfraEventFactory, createOrderedPublisher, type Publish } from './events.js';
+import { createInfraControl } from './control.js';
 import { createReconciler, type Reconciler } from './reconciler.js';
+import type { InfraControl } from '../automation/types.js';
 
 export interface InfraServiceOptions {
   readonly providers: ReadonlyMap<string, Provider>;
@@ -51,6 +53,13 @@ export interface InfraService {
   /** An out-of-band change through the provider (standing in for a console click). */
   set(kind: ResourceKind, name: string, patch: Readonly<Record<string, unknown>>): Promise<void>;
   readonly reconciler: Reconciler;
+  /** What automated actions may do to resources (policies, rule targets, workflows). */
+  readonly control: InfraControl;
+  /**
+   * Marks a group's size as owned by automation: applying its stack again keeps the size the
+   * automation set (the declared `desired` is the initial size).
+   */
+  manageSize(group: string): void;
   /** Stops the loop and the providers; `stopAll` also stops every instance (tests, uninstall). */
   close(options?: { readonly stopAll?: boolean }): Promise<void>;
 }
@@ -66,6 +75,7 @@ export function createInfraService(o: InfraServiceOptions): InfraService {
     ),
   };
   let changeSeq = 0;
+  const sizeManaged = new Set<string>();
   const reconciler = createReconciler({
     providers: o.providers,
     clock: o.clock,
@@ -146,7 +156,7 @@ export function createInfraService(o: InfraServiceOptions): InfraService {
     const observed: Resource[] = [];
     for (const name of new Set([spec.provider, ...spec.resources.map((r) => r.provider)]))
       observed.push(...(await observedBy(name)));
-    return planStack(spec.resources, observed, { stack: spec.name, prune });
+    return planStack(spec.resources, observed, { stack: spec.name, prune, keepSize: (g) => sizeManaged.has(g) });
   }
 
   async function converge(spec: StackSpec, options: { prune?: boolean }, cause: string): Promise<Plan> {
@@ -167,9 +177,19 @@ export function createInfraService(o: InfraServiceOptions): InfraService {
   }
 
   const parse = (manifest: unknown) => parseStackManifest(manifest, context);
+  const manageSize = (group: string): void => void sizeManaged.add(group);
+  const control = createInfraControl({
+    providers: o.providers,
+    stacks: () => stacks.values(),
+    reconciler,
+    converge: (spec, cause) => converge(spec, { prune: false }, cause),
+    manageSize,
+  });
 
   return {
     reconciler,
+    control,
+    manageSize,
     async start() {
       for (const [name, provider] of o.providers) await provider.start(onProviderEvent(name));
       for (const stored of await o.stacks.list()) {

@@ -1,0 +1,104 @@
+/** @module /v1/incidents over a real incidents service and SQLite store: list, show with timeline, resolve. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sendError, toHomeostatError } from '../../src/api/errors.js';
+import { registerIncidentRoutes } from '../../src/api/incident-routes.js';
+import { createManualClock } from '../../src/core/clock.js';
+import type { Incident } from '../../src/core/healing/types.js';
+import { createIncidents, type Incidents } from '../../src/engine/incidents.js';
+import type { SqliteDatabase } from '../../src/store/sqlite/database.js';
+import { createSqliteIncidentStore } from '../../src/store/sqlite/incident-store.js';
+import { openStateDatabase } from '../../src/store/sqlite/state.js';
+
+const T0 = Date.UTC(2026, 0, 1, 12);
+let dir: string;
+let db: SqliteDatabase;
+let app: FastifyInstance;
+let incidents: Incidents;
+const heard: Incident[] = [];
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'homeostat-incident-api-'));
+  db = openStateDatabase({ path: join(dir, 'state.db'), fsync: 'normal' });
+  incidents = createIncidents({ store: createSqliteIncidentStore(db), clock: createManualClock(T0) });
+  heard.length = 0;
+  incidents.onResolved((i) => void heard.push(i));
+  app = Fastify();
+  app.setErrorHandler((err, req, reply) => sendError(reply, toHomeostatError(err, req, 1 << 20)));
+  registerIncidentRoutes(app, incidents);
+  await app.ready();
+});
+
+afterEach(async () => {
+  await app.close();
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const open = (title: string) =>
+  incidents.open({
+    title,
+    severity: 'critical',
+    resource: 'instancegroup/web',
+    group: 'web',
+    policy: 'HealingPolicy/web',
+    timeline: [{ at: T0, kind: 'event', summary: 'web-1 crashed', ref: 'e1' }],
+  });
+
+describe('/v1/incidents', () => {
+  it('lists by status, shows one with its timeline, and resolves it once', async () => {
+    const a = await open('first');
+    const b = await open('second');
+    await incidents.resolve(b.id, { by: 'HealingPolicy/web' });
+
+    const openList = await app.inject({ method: 'GET', url: '/v1/incidents?status=open' });
+    expect(openList.statusCode).toBe(200);
+    expect(openList.json().incidents).toMatchObject([{ id: a.id, status: 'open', entries: 1 }]);
+    const all = await app.inject({ method: 'GET', url: '/v1/incidents?status=all' });
+    expect(
+      all
+        .json()
+        .incidents.map((i: { id: string }) => i.id)
+        .sort(),
+    ).toEqual([a.id, b.id].sort());
+
+    const shown = await app.inject({ method: 'GET', url: `/v1/incidents/${a.id}` });
+    expect(shown.json()).toMatchObject({
+      id: a.id,
+      openedAt: new Date(T0).toISOString(),
+      timeline: [{ at: new Date(T0).toISOString(), kind: 'event', summary: 'web-1 crashed', ref: 'e1' }],
+    });
+
+    const resolved = await app.inject({
+      method: 'POST',
+      url: `/v1/incidents/${a.id}/resolve`,
+      payload: { by: 'cli:alice', comment: 'rolled back' },
+    });
+    expect(resolved.statusCode).toBe(200);
+    expect(resolved.json()).toMatchObject({ status: 'resolved', resolvedBy: 'cli:alice' });
+    expect(resolved.json().timeline.at(-1).summary).toBe('resolved by cli:alice: rolled back');
+    expect(heard.map((i) => i.id)).toEqual([b.id, a.id]);
+
+    const again = await app.inject({ method: 'POST', url: `/v1/incidents/${a.id}/resolve` });
+    expect(again.statusCode).toBe(409);
+    expect(again.json().error.code).toBe('E_CONFLICT');
+  });
+
+  it('answers 404 for an unknown incident and 400 naming a bad parameter or field', async () => {
+    const missing = await app.inject({ method: 'GET', url: '/v1/incidents/inc-nope' });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json().error.message).toContain('homeostat incidents --all');
+    const notFound = await app.inject({ method: 'POST', url: '/v1/incidents/inc-nope/resolve' });
+    expect(notFound.statusCode).toBe(404);
+    const badStatus = await app.inject({ method: 'GET', url: '/v1/incidents?status=closed' });
+    expect(badStatus.statusCode).toBe(400);
+    expect(badStatus.json().error.problems).toMatchObject([{ pointer: '?status' }]);
+    const a = await open('x');
+    const badBody = await app.inject({ method: 'POST', url: `/v1/incidents/${a.id}/resolve`, payload: { note: 'x' } });
+    expect(badBody.statusCode).toBe(400);
+    expect(badBody.json().error.problems).toMatchObject([{ pointer: '/note' }]);
+  });
+});
