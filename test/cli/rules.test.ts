@@ -74,7 +74,7 @@ spec:
     const lines = res.stderr.trim().split('\n');
     expect(lines).toEqual([
       `${file}:7:5: /spec/match/type: must be an array of values or an object of fields, e.g. ["host.cpu.high"]`,
-      `${file}:9:7: /spec/targets/0/action: unknown action 'htp'; did you mean 'http'? known actions: emit, exec, http, log`,
+      `${file}:9:7: /spec/targets/0/action: unknown action 'htp'; did you mean 'http'? known actions: emit, exec, hold, http, log, patch, policy, release, replace, restart, revert, scale, stop, workflow`,
       `${file}:12:9: /spec/targets/1/retry/maxAtempts: unknown field 'maxAtempts'; did you mean 'maxAttempts'? allowed here: maxAttempts, maxAge, backoff`,
       `${file}:14:1: /kind: "ScalingPolicy" is not a supported kind; supported kinds: Rule, Stack`,
       'homeostat: 2 of 3 document(s) failed (see above); the others were applied',

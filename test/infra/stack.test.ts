@@ -100,7 +100,11 @@ describe('a stack of real processes', () => {
     expect(first.status).toBe(201);
     expect(first.body.lines.join('\n')).toMatch(/\+ instancegroup\/web/);
     await until(converged, 'the stack to converge');
-    const ready = await events('infra.instance.ready');
+    // The provider's view converges a moment before its last `ready` event is on the log.
+    const ready = await until(async () => {
+      const seen = await events('infra.instance.ready');
+      return seen.length >= 3 && seen;
+    }, 'three ready events on the log');
     expect(ready.length).toBeGreaterThanOrEqual(3);
     const again = await api<{ result: string; lines: string[] }>('PUT', '/v1/stacks/shop', stack());
     expect(again.body.result).toBe('unchanged');
