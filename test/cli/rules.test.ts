@@ -67,7 +67,7 @@ spec:
       retry:
         maxAtempts: 3
 `;
-    await writeFile(file, `${bad}---\nkind: ScalingPolicy\nmetadata: { name: web }\n---\n${ruleYaml('mixed-good')}`);
+    await writeFile(file, `${bad}---\nkind: Pipeline\nmetadata: { name: web }\n---\n${ruleYaml('mixed-good')}`);
     const res = await cli(['apply', '-f', file]);
     expect(res.code).toBe(1);
     expect(res.stdout).toBe('rule/mixed-good created\n');
@@ -76,7 +76,7 @@ spec:
       `${file}:7:5: /spec/match/type: must be an array of values or an object of fields, e.g. ["host.cpu.high"]`,
       `${file}:9:7: /spec/targets/0/action: unknown action 'htp'; did you mean 'http'? known actions: emit, exec, hold, http, log, patch, policy, release, replace, restart, revert, scale, stop, workflow`,
       `${file}:12:9: /spec/targets/1/retry/maxAtempts: unknown field 'maxAtempts'; did you mean 'maxAttempts'? allowed here: maxAttempts, maxAge, backoff`,
-      `${file}:14:1: /kind: "ScalingPolicy" is not a supported kind; supported kinds: Rule, Stack`,
+      `${file}:14:1: /kind: "Pipeline" is not a supported kind; supported kinds: Rule, Stack, Workflow, ScalingPolicy, HealingPolicy, CompliancePolicy, Budget, IdlePolicy, Schedule`,
       'homeostat: 2 of 3 document(s) failed (see above); the others were applied',
     ]);
     expect((await cli(['get', 'rule', 'mixed-bad'])).code).toBe(1);
