@@ -134,6 +134,7 @@ function printBacktest(r: BacktestReport): void {
   out(
     `rule ${r.rule}: ${r.matched} of ${r.scanned} events matched between ${r.since} and ${r.until} (${r.elapsedMs} ms)`,
   );
+  if (r.condition) out(`  condition ${r.condition.kind}: would have fired ${r.condition.fired} time(s)`);
   for (const t of r.targets) {
     const errors =
       t.transformErrors > 0 ? `; ${t.transformErrors} would fail their input transform (${t.firstTransformError})` : '';
