@@ -68,7 +68,8 @@ export function parseYamlBody(text: string, maxDepth: number): unknown {
   return value;
 }
 
-function addBodyParsers(scope: FastifyInstance, maxDepth: number): void {
+/** JSON and YAML body parsers for a route scope (manifests may come as either). */
+export function addBodyParsers(scope: FastifyInstance, maxDepth: number): void {
   scope.removeAllContentTypeParsers();
   scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
     try {
@@ -88,8 +89,8 @@ function addBodyParsers(scope: FastifyInstance, maxDepth: number): void {
   });
 }
 
-/** Fills `metadata.name` from the URL, or rejects a body that names another rule. */
-function withUrlName(body: unknown, name: string): unknown {
+/** Fills `metadata.name` from the URL, or rejects a body that names another one (`collection`: `rules`). */
+export function withUrlName(body: unknown, name: string, collection = 'rules'): unknown {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
   const doc = body as Record<string, unknown>;
   const metadata = doc.metadata;
@@ -101,7 +102,7 @@ function withUrlName(body: unknown, name: string): unknown {
   throw invalid(`metadata.name does not match the URL`, [
     {
       pointer: '/metadata/name',
-      message: `${JSON.stringify(given)} differs from '${name}' in the URL (PUT /v1/rules/${name}); make them the same`,
+      message: `${JSON.stringify(given)} differs from '${name}' in the URL (PUT /v1/${collection}/${name}); make them the same`,
     },
   ]);
 }

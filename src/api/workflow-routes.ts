@@ -6,50 +6,12 @@ import type { FastifyInstance } from 'fastify';
 import { ErrorCode, HomeostatError, invalid } from '../core/errors.js';
 import { type WorkflowService, runNotFound, workflowNotFound } from '../engine/workflow/service.js';
 import type { RunStatus } from '../ports/workflow-store.js';
-import { parseJsonBody } from './cloudevents-http.js';
 import { enumParam, intParam, type Query } from './params.js';
-import { parseYamlBody, YAML_MEDIA_TYPES } from './rules-routes.js';
+import { addBodyParsers, withUrlName } from './rules-routes.js';
 
 const RUN_STATUSES: readonly RunStatus[] = ['running', 'compensating', 'succeeded', 'failed', 'cancelled'];
 /** Run ids as the service makes them (and as `runId` may give them). */
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
-
-function addBodyParsers(scope: FastifyInstance, maxDepth: number): void {
-  scope.removeAllContentTypeParsers();
-  scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
-    try {
-      const buf = body as Buffer;
-      done(null, buf.length === 0 ? undefined : parseJsonBody(buf, maxDepth).value);
-    } catch (err) {
-      done(err as Error, undefined);
-    }
-  });
-  scope.addContentTypeParser(YAML_MEDIA_TYPES, { parseAs: 'string' }, (_req, body, done) => {
-    try {
-      done(null, (body as string).trim() === '' ? undefined : parseYamlBody(body as string, maxDepth));
-    } catch (err) {
-      done(err as Error, undefined);
-    }
-  });
-}
-
-/** Fills `metadata.name` from the URL, or rejects a body that names another workflow. */
-function withUrlName(body: unknown, name: string): unknown {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
-  const doc = body as Record<string, unknown>;
-  const metadata = doc.metadata;
-  if (metadata === undefined) return { ...doc, metadata: { name } };
-  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) return body;
-  const given = (metadata as Record<string, unknown>).name;
-  if (given === undefined) return { ...doc, metadata: { ...metadata, name } };
-  if (given === name) return body;
-  throw invalid('metadata.name does not match the URL', [
-    {
-      pointer: '/metadata/name',
-      message: `${JSON.stringify(given)} differs from '${name}' in the URL (PUT /v1/workflows/${name}); make them the same`,
-    },
-  ]);
-}
 
 /** `{ input?, runId? }`: what POST /v1/workflows/:name/runs takes. */
 function readStartBody(body: unknown): { input: unknown; runId?: string } {
@@ -92,7 +54,7 @@ export function registerWorkflowRoutes(
     });
 
     scope.put<{ Params: { name: string } }>('/v1/workflows/:name', admin, async (req, reply) => {
-      const { workflow, created, changed } = await workflows.apply(withUrlName(req.body, req.params.name));
+      const { workflow, created, changed } = await workflows.apply(withUrlName(req.body, req.params.name, 'workflows'));
       const result = created ? 'created' : changed ? 'configured' : 'unchanged';
       return reply.code(created ? 201 : 200).send({ result, ...workflow });
     });
