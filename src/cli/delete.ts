@@ -20,7 +20,9 @@ interface DeleteFlags extends ClientFlags {
 export function registerDelete(program: Command): void {
   const del = program
     .command('delete [resource] [name]')
-    .description('delete a rule by name, or the rules the manifests in -f files name')
+    .description(
+      'delete a rule, stack, policy (<Kind>/<name>) or workflow by name, or what the manifests in -f files name',
+    )
     .option('-f, --file <path>', "a manifest file, a directory, or '-' (repeatable)", collect)
     .option('--ignore-not-found', 'do not fail when a rule does not exist')
     .option('--prune', 'stacks: also delete the resources the stack created (instances are stopped)');
@@ -29,6 +31,7 @@ export function registerDelete(program: Command): void {
     'homeostat delete rule page-on-5xx',
     'homeostat delete -f examples/rules/',
     'homeostat delete stack shop --prune',
+    'homeostat delete policy ScalingPolicy/web',
   ]);
 }
 
