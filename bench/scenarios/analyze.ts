@@ -4,9 +4,11 @@
  */
 import type { FaultKind, FaultTimeline } from './fault.js';
 import type { Outcome, RequestRecord } from './load.js';
+import type { HealingMode } from './options.js';
 
 /** One fault, measured. Times are ms after the fault (the client's clock before kill or hang). */
 export interface FaultFigures {
+  readonly mode: HealingMode;
   readonly kind: FaultKind;
   readonly run: number;
   readonly victim: string;
@@ -15,6 +17,7 @@ export interface FaultFigures {
   readonly detectedMs: number;
   /** Detection event durable on the log (where rules see it) − fault. */
   readonly onLogMs: number;
+  /** heal: the replace action's `time` (when the gate let it run); none: the reconciler's decision. */
   readonly decidedMs: number;
   readonly startedMs: number;
   /** The replacement's `infra.instance.ready` − fault. */
@@ -34,6 +37,12 @@ export interface FaultFigures {
   /** When the window's last failed request ended, ms after the fault; undefined without failures. */
   readonly lastFailureMs: number | undefined;
   readonly sampleFailure: string | undefined;
+  /** heal: `homeostat.incident.opened` on the log − fault. */
+  readonly incidentOpenedMs?: number;
+  /** heal: `homeostat.incident.resolved` (its `time`) − fault. */
+  readonly incidentResolvedMs?: number;
+  /** heal: the incident's own figures (from the failure event's time): toActionMs, toVerifiedMs, toResolvedMs. */
+  readonly incidentDetails?: Readonly<Record<string, unknown>>;
 }
 
 export interface Overall {
@@ -60,6 +69,7 @@ export function figures(t: FaultTimeline, records: readonly RequestRecord[]): Fa
   const afterDetection = records.filter((r) => r.sentAt > detectedAt && r.sentAt <= t.ready.time);
   const lastFailure = failed.length === 0 ? undefined : Math.max(...failed.map((r) => r.endedAt)) - t.faultAt;
   return {
+    mode: t.mode,
     kind: t.kind,
     run: t.run,
     victim: t.victim,
@@ -78,6 +88,13 @@ export function figures(t: FaultTimeline, records: readonly RequestRecord[]): Fa
     longestFailedWaitMs: failed.reduce((m, r) => Math.max(m, r.endedAt - r.sentAt), 0),
     lastFailureMs: lastFailure,
     sampleFailure: failed[0] ? `${failed[0].outcome}: ${failed[0].detail ?? ''}`.trim() : undefined,
+    ...(t.incident === undefined
+      ? {}
+      : {
+          incidentOpenedMs: t.incident.opened.appendedAt - t.faultAt,
+          incidentResolvedMs: t.incident.resolved.time - t.faultAt,
+          incidentDetails: t.incident.view.details,
+        }),
   };
 }
 

@@ -1,7 +1,13 @@
 /** @module Options of the crash scenario: `BENCH_*` variables or `--flags`, resolved to a frozen form. */
 import { createFlagReader } from '../flags.js';
 
+/** Who heals: a HealingPolicy on the group (`heal`), or the plain reconciler (`none`). */
+export type HealingMode = 'heal' | 'none';
+const MODES: readonly HealingMode[] = ['heal', 'none'];
+
 export interface ResolvedScenarioOptions {
+  /** The healing modes run, in order (`--policy heal|none|both`, `--compare` = both). Default ['heal']. */
+  readonly modes: readonly HealingMode[];
   /** Repetitions of each case (kill -9, hang). Default 5. */
   readonly runs: number;
   /** Client requests per second through the balancer, open loop. Default 200. */
@@ -26,6 +32,10 @@ export interface ResolvedScenarioOptions {
 }
 
 const SPEC: Readonly<Record<string, { env: string; help: string }>> = {
+  policy: {
+    env: 'BENCH_POLICY',
+    help: 'heal: a HealingPolicy replaces failures; none: the reconciler; both (= --compare): one after the other (heal)',
+  },
   runs: { env: 'BENCH_RUNS', help: 'repetitions of each case, kill -9 and hang (5)' },
   rate: { env: 'BENCH_RATE', help: 'client requests/s through the balancer, open loop (200)' },
   instances: { env: 'BENCH_INSTANCES', help: 'instances in the group (3)' },
@@ -43,13 +53,21 @@ const flags = createFlagReader('bench/scenarios/crash.ts', SPEC);
 
 /** Reads `BENCH_*` variables, then `--name value` / `--name=value` arguments; throws with usage on errors. */
 export function readScenarioOptions(argv: readonly string[], env: NodeJS.ProcessEnv): ResolvedScenarioOptions {
-  const raw = flags.read(argv, env);
+  const raw = flags.read(
+    argv.map((a) => (a === '--compare' ? '--policy=both' : a)),
+    env,
+  );
+  const policy = raw.policy === undefined || raw.policy === '' ? 'heal' : raw.policy;
+  if (policy !== 'both' && !MODES.includes(policy as HealingMode)) {
+    throw new Error(`--policy (BENCH_POLICY) must be heal, none or both, got '${policy}'`);
+  }
   const intervalMs = flags.int(raw, 'interval', 250, 50);
   const timeoutMs = flags.int(raw, 'timeout', Math.min(200, intervalMs), 10);
   if (timeoutMs > intervalMs) {
     throw new Error(`--timeout (BENCH_TIMEOUT) must be at most --interval (${intervalMs} ms), got ${timeoutMs}`);
   }
   return Object.freeze({
+    modes: policy === 'both' ? MODES : [policy as HealingMode],
     runs: flags.int(raw, 'runs', 5, 1),
     rate: flags.num(raw, 'rate', 200, 1),
     instances: flags.int(raw, 'instances', 3, 2),

@@ -16,6 +16,7 @@ function outcomes(by: Readonly<Partial<Record<Outcome, number>>>): string {
 export function headerLines(o: ResolvedScenarioOptions, command: string, serverCommand: string): string[] {
   return [
     'Homeostat crash scenario: kill -9 and hang of one instance under load, detection and replacement',
+    `healing:   ${o.modes.map(modeText).join('; then ')}`,
     `date:      ${new Date().toISOString()}`,
     `command:   ${command}`,
     ...machineLines(),
@@ -28,16 +29,25 @@ export function headerLines(o: ResolvedScenarioOptions, command: string, serverC
   ];
 }
 
+function modeText(mode: string): string {
+  return mode === 'heal'
+    ? 'heal = HealingPolicy/scenario-heal on group web (every failure kind, verify 30s, crash loop after every fault of the run +1 within 1m so the faults themselves never make one, blastRadius maxPercent 100 per max(1 s, settle)): chain detection → homeostat.action.executed (replace) → started → ready, incident opened → resolved'
+    : 'none = no policy, the reconciler replaces: chain detection → infra.reconcile.decided → started → ready';
+}
+
 export function runLines(rows: readonly FaultFigures[]): string[] {
   const head = [
+    'policy',
     'fault',
     'run',
     'victim → new',
     'detected',
     'on log',
-    'decided',
+    'decided / replace action',
     'started',
     'ready',
+    'incident opened',
+    'incident resolved',
     'window reqs',
     'failed',
     'at victim',
@@ -45,6 +55,7 @@ export function runLines(rows: readonly FaultFigures[]): string[] {
     'longest failed wait',
   ];
   const body = rows.map((r) => [
+    r.mode,
     r.kind,
     String(r.run),
     `${r.victim} → ${r.replacement}`,
@@ -53,6 +64,8 @@ export function runLines(rows: readonly FaultFigures[]): string[] {
     ms(r.decidedMs),
     ms(r.startedMs),
     ms(r.readyMs),
+    ms(r.incidentOpenedMs),
+    ms(r.incidentResolvedMs),
     int(r.windowRequests),
     String(r.windowFailures),
     String(r.failuresAtVictim),
@@ -63,7 +76,7 @@ export function runLines(rows: readonly FaultFigures[]): string[] {
     .filter((r) => r.windowFailures > 0)
     .map(
       (r) =>
-        `  ${r.kind} run ${r.run}: ${outcomes(r.failuresByOutcome)}; last failure ended ${ms(r.lastFailureMs)} ms after the fault; failed requests sent after detection: ${r.failedAfterDetection}; first: ${r.sampleFailure ?? ''}`,
+        `  ${r.mode} ${r.kind} run ${r.run}: ${outcomes(r.failuresByOutcome)}; last failure ended ${ms(r.lastFailureMs)} ms after the fault; failed requests sent after detection: ${r.failedAfterDetection}; first: ${r.sampleFailure ?? ''}`,
     );
   return [...markdownTable(head, body), ...notes];
 }
@@ -71,33 +84,20 @@ export function runLines(rows: readonly FaultFigures[]): string[] {
 /** Median and max per fault kind, as a Markdown table (ready to paste into docs/SCENARIOS.md). */
 export function summaryLines(rows: readonly FaultFigures[], total: Overall): string[] {
   const head = [
+    'policy',
     'fault',
     'runs',
     'detected (median / max ms)',
     'on the log',
+    'replace action / decision',
     'replacement ready',
+    'incident opened',
+    'incident resolved',
     'client failures per fault (median / max)',
     'routed to the victim after detection',
   ];
-  const body = Object.values(FaultKind).flatMap((kind) => {
-    const of = rows.filter((r) => r.kind === kind);
-    if (of.length === 0) return [];
-    const pair = (pick: (r: FaultFigures) => number) => {
-      const { median, max } = medianMax(of.map(pick));
-      return `${ms(median)} / ${ms(max)}`;
-    };
-    return [
-      [
-        kind === FaultKind.kill ? 'kill -9 (crashed)' : 'hang (unhealthy)',
-        String(of.length),
-        pair((r) => r.detectedMs),
-        pair((r) => r.onLogMs),
-        pair((r) => r.readyMs),
-        pair((r) => r.windowFailures),
-        String(of.reduce((n, r) => n + r.routedToVictimAfterDetection, 0)),
-      ],
-    ];
-  });
+  const modes = [...new Set(rows.map((r) => r.mode))];
+  const body = modes.flatMap((mode) => Object.values(FaultKind).flatMap((kind) => summaryRow(rows, mode, kind)));
   const routed = rows.reduce((n, r) => n + r.routedToVictimAfterDetection, 0);
   const check =
     routed === 0
@@ -110,7 +110,45 @@ export function summaryLines(rows: readonly FaultFigures[], total: Overall): str
   ];
 }
 
-function markdownTable(head: readonly string[], body: readonly (readonly string[])[]): string[] {
+/** The incidents' own figures (ms from the failure event's time), one line per heal-mode fault. */
+export function incidentLines(rows: readonly FaultFigures[]): string[] {
+  const keys = ['toActionMs', 'toReplacementMs', 'toVerifiedMs', 'toResolvedMs'] as const;
+  return rows
+    .filter((r) => r.incidentDetails !== undefined)
+    .map((r) => {
+      const d = r.incidentDetails!;
+      const figs = keys.map((k) => `${k} ${typeof d[k] === 'number' ? ms(d[k]) : '—'}`).join(', ');
+      return `  ${r.kind} run ${r.run}: ${figs}; failures ${String(d.failures)}, replacements ${String(d.replacements)}, verified ${String(d.verified)}`;
+    });
+}
+
+function summaryRow(rows: readonly FaultFigures[], mode: string, kind: FaultKind): string[][] {
+  const of = rows.filter((r) => r.kind === kind && r.mode === mode);
+  if (of.length === 0) return [];
+  const pair = (pick: (r: FaultFigures) => number | undefined) => {
+    const values = of.map(pick).filter((v): v is number => v !== undefined);
+    if (values.length === 0) return '—';
+    const { median, max } = medianMax(values);
+    return `${ms(median)} / ${ms(max)}`;
+  };
+  return [
+    [
+      mode,
+      kind === FaultKind.kill ? 'kill -9 (crashed)' : 'hang (unhealthy)',
+      String(of.length),
+      pair((r) => r.detectedMs),
+      pair((r) => r.onLogMs),
+      pair((r) => r.decidedMs),
+      pair((r) => r.readyMs),
+      pair((r) => r.incidentOpenedMs),
+      pair((r) => r.incidentResolvedMs),
+      pair((r) => r.windowFailures),
+      String(of.reduce((n, r) => n + r.routedToVictimAfterDetection, 0)),
+    ],
+  ];
+}
+
+export function markdownTable(head: readonly string[], body: readonly (readonly string[])[]): string[] {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]?.length ?? 0)));
   const line = (cells: readonly string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)];

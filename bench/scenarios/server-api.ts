@@ -7,6 +7,8 @@ import { REPO_ROOT } from '../ingest/server.js';
 import type { ResolvedScenarioOptions } from './options.js';
 
 export const STACK = 'scenario';
+/** The HealingPolicy the scenarios apply to the group (`HealingPolicy/<HEAL_POLICY>`). */
+export const HEAL_POLICY = 'scenario-heal';
 const WEB = join(REPO_ROOT, 'examples', 'services', 'web.mjs');
 
 /** An event as `GET /v1/events` returns it, with both clocks parsed to epoch ms. */
@@ -36,10 +38,73 @@ const TYPES = [
   'infra.instance.started',
   'infra.instance.ready',
   'infra.instance.stopped',
+  'homeostat.action.executed',
+  'homeostat.action.refused',
+  'homeostat.action.failed',
+  'homeostat.incident.opened',
+  'homeostat.incident.escalated',
+  'homeostat.incident.resolved',
 ].join(',');
 
+/** The instance fields of the scenario's stack, so another scenario can vary them. */
+export type StackOptions = Pick<ResolvedScenarioOptions, 'instances' | 'workMs' | 'intervalMs' | 'timeoutMs'> &
+  Partial<Pick<ResolvedScenarioOptions, 'unhealthyThreshold'>> & {
+    /** Extra environment of every instance (e.g. `EXIT_ON_START` for a crash loop). */
+    readonly env?: Readonly<Record<string, string>>;
+  };
+
+export interface HealingPolicyOptions {
+  /** crashLoop.crashes (3) and .within ('1m'). */
+  readonly crashes?: number;
+  readonly within?: string;
+  /** notify.url (none). */
+  readonly notify?: string;
+  /** verify.timeout ('30s'). */
+  readonly verify?: string;
+  /** blastRadius.per ('10m'): with maxPercent 100 a group of N can have N instances replaced per window. */
+  readonly blastPer?: string;
+}
+
+/**
+ * A HealingPolicy on the scenario's group: every failure kind, a crash loop after `crashes` within
+ * `within`, and a blast radius that allows replacing every instance of the group per `blastPer`
+ * (the default 50 % per 10 min would refuse the second replacement of a three-instance group, and
+ * 100 % per 10 min the fourth).
+ */
+export function healingPolicy(opts: HealingPolicyOptions = {}): Record<string, unknown> {
+  return {
+    apiVersion: 'homeostat/v1',
+    kind: 'HealingPolicy',
+    metadata: { name: HEAL_POLICY },
+    spec: {
+      target: 'group/web',
+      on: ['crashed', 'hung', 'unhealthy', 'not-ready'],
+      verify: { timeout: opts.verify ?? '30s' },
+      crashLoop: { crashes: opts.crashes ?? 3, within: opts.within ?? '1m' },
+      ...(opts.notify === undefined ? {} : { notify: { url: opts.notify } }),
+      safety: {
+        blastRadius: { maxResources: 100, maxPercent: 100, per: opts.blastPer ?? '10m' },
+        rateLimit: { max: 100, per: '1m' },
+        cooldown: '0s',
+      },
+    },
+  };
+}
+
+/** An incident as `GET /v1/incidents/{id}` returns it (timeline omitted). */
+export interface IncidentView {
+  readonly id: string;
+  readonly title: string;
+  readonly severity: string;
+  readonly status: string;
+  readonly openedAt: string;
+  readonly resolvedAt?: string;
+  readonly resolvedBy?: string;
+  readonly details: Record<string, unknown>;
+}
+
 /** The Stack: one group of the example service behind a balancer on a free port, local clients only. */
-export function scenarioStack(o: ResolvedScenarioOptions): Record<string, unknown> {
+export function scenarioStack(o: StackOptions): Record<string, unknown> {
   return {
     apiVersion: 'homeostat/v1',
     kind: 'Stack',
@@ -51,13 +116,18 @@ export function scenarioStack(o: ResolvedScenarioOptions): Record<string, unknow
           kind: 'InstanceGroup',
           name: 'web',
           spec: {
-            template: { command: process.execPath, args: [WEB], env: { WORK_MS: String(o.workMs) }, port: 0 },
+            template: {
+              command: process.execPath,
+              args: [WEB],
+              env: { WORK_MS: String(o.workMs), ...o.env },
+              port: 0,
+            },
             desired: o.instances,
             healthCheck: {
               path: '/healthz',
               interval: `${o.intervalMs}ms`,
               timeout: `${o.timeoutMs}ms`,
-              unhealthyThreshold: o.unhealthyThreshold,
+              unhealthyThreshold: o.unhealthyThreshold ?? 2,
               healthyThreshold: 1,
             },
           },
@@ -76,6 +146,8 @@ export interface ServerApi {
   converged(): Promise<boolean>;
   /** Every followed event appended since the last call (and all before, kept). */
   events(): Promise<readonly LoggedEvent[]>;
+  /** One incident with its details. */
+  incident(id: string): Promise<IncidentView>;
 }
 
 export function createServerApi(url: string): ServerApi {
@@ -107,6 +179,9 @@ export function createServerApi(url: string): ServerApi {
     },
     async converged() {
       return (await call<{ converged: boolean }>('GET', `/v1/stacks/${STACK}/status`)).converged;
+    },
+    async incident(id) {
+      return call<IncidentView>('GET', `/v1/incidents/${encodeURIComponent(id)}`);
     },
     async events() {
       for (;;) {

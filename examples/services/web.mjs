@@ -3,7 +3,8 @@
  *
  * Environment: PORT (default 0: any free port), HOST (default 127.0.0.1), HOMEOSTAT_INSTANCE,
  * HOMEOSTAT_GROUP, WORK_MS (CPU burnt per request, default 5), ERROR_RATE (0..1, share of work
- * requests answered 500, default 0).
+ * requests answered 500, default 0), EXIT_ON_START (an exit code: exit with it at once, before
+ * listening, like a release that dies on start; unset: run normally).
  *
  * Routes:
  *   GET  /healthz               200 "ok"
@@ -25,6 +26,10 @@ const port = Number(process.env.PORT ?? 0);
 const host = process.env.HOST ?? '127.0.0.1';
 const instance = process.env.HOMEOSTAT_INSTANCE ?? 'web';
 const group = process.env.HOMEOSTAT_GROUP ?? '';
+if (process.env.EXIT_ON_START !== undefined && process.env.EXIT_ON_START !== '') {
+  process.stderr.write(`web: ${instance} exits on start (EXIT_ON_START=${process.env.EXIT_ON_START})\n`);
+  process.exit(Number(process.env.EXIT_ON_START) || 1);
+}
 const defaultWorkMs = nonNegative(process.env.WORK_MS, 5);
 let errorRate = rate(process.env.ERROR_RATE, 0);
 let hung = false;

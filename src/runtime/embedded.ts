@@ -18,7 +18,7 @@ import type { InfraService } from '../engine/infra/service.js';
 import type { TokenStore } from '../ports/token-store.js';
 import { createSqliteDeliveryStore } from '../store/sqlite/delivery-store.js';
 import { createLocalProvider } from '../providers/local/provider.js';
-import { createSimProvider } from '../providers/sim/provider.js';
+import { createSimProvider, type SimProvider } from '../providers/sim/provider.js';
 import type { Provider } from '../ports/provider.js';
 import { createPrometheusSources } from '../sources/prometheus/scrape.js';
 import { createSqliteRuleStore, createSqliteStackStore } from '../store/sqlite/rule-store.js';
@@ -44,6 +44,11 @@ export interface EmbeddedOptions {
   readonly decorateLog?: (log: EventLog) => EventLog;
   /** Stop every provider instance on close (tests); by default instances outlive the process. */
   readonly stopInfraOnClose?: boolean;
+  /**
+   * Use this provider as `sim` instead of one built from `providers.sim` (e.g. a sim provider on
+   * the same VirtualClock passed as `clock`, driven by the caller, for what-if runs and scenarios).
+   */
+  readonly sim?: SimProvider;
 }
 
 /**
@@ -139,7 +144,8 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
     ],
   ]);
   // The simulated cloud runs on its own virtual clock, driven in real time at `speed`.
-  if (config.providers.sim)
+  if (options.sim) providers.set('sim', options.sim);
+  else if (config.providers.sim)
     providers.set('sim', createSimProvider({ seed: config.providers.sim.seed, speed: config.providers.sim.speed }));
   const infra = createInfraService({
     providers,

@@ -140,7 +140,9 @@ describe('rules API: writes', () => {
     );
     expect(pointers.some((p: string) => p.startsWith('/spec/match/data/status/0'))).toBe(true);
     const action = res.body.error.problems.find((p: any) => p.pointer === '/spec/targets/1/action');
-    expect(action.message).toMatch(/known actions: emit, exec, hold, http, log, patch, policy, release, replace, restart, revert, scale, stop, workflow/);
+    expect(action.message).toMatch(
+      /known actions: emit, exec, hold, http, log, patch, policy, release, replace, restart, revert, scale, stop, workflow/,
+    );
     expect((await call('GET', `/v1/rules/${name}`)).status).toBe(404);
   });
 

@@ -163,7 +163,10 @@ export function createReconciler(o: ReconcilerOptions): Reconciler {
     }
     const live = instances.filter((i) => !isFailed(i) && !stopping.has(i.name));
     const missing = spec.desired - live.length;
-    const lost = instances.filter((i) => isFailed(i) && !replaced.has(i.name));
+    // A stop Homeostat asked for (scale-in, a replace) is no failure: a later start is not its replacement.
+    const lost = instances.filter(
+      (i) => isFailed(i) && !replaced.has(i.name) && i.status!.phase !== 'stopped' && i.status!.phase !== 'stopping',
+    );
     const starts = held.has(group.name)
       ? 0
       : missing - (inflight.get(group.name) ?? 0) - (leaveFailures ? lost.filter(unhandled).length : 0);

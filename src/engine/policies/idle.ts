@@ -107,7 +107,13 @@ export function compileIdle(spec: IdleSpec): CompiledRule[] {
           subject: [`instancegroup/${spec.group}`],
           ...fieldPattern(spec.metric.field, spec.metric.below),
         },
-        when: { for: formatDuration(spec.forMs), cooldown: formatDuration(spec.cooldownMs) },
+        // Busy metrics do not match the rule, so a gap of a minute (or of `for`, if shorter) in the
+        // low readings means the group was busy: the idle period starts again.
+        when: {
+          for: formatDuration(spec.forMs),
+          maxGap: formatDuration(Math.min(spec.forMs, 60_000)),
+          cooldown: formatDuration(spec.cooldownMs),
+        },
         targets: [{ action: 'policy', with: { policy: `${KIND}/${spec.name}`, hook: 'idle' } }],
       },
     },

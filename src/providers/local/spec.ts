@@ -110,8 +110,9 @@ function checkGroup(c: Checker, s: Json): void {
   for (const field of ['desired', 'min', 'max']) c.int(s[field], `/spec/${field}`, 0);
   const [desired, min, max] = [s.desired as number, s.min as number, s.max as number];
   if (min > max) c.add('/spec/min', `min ${min} is above max ${max}`);
-  else if (desired < min || desired > max)
-    c.add('/spec/desired', `desired ${desired} is outside min ${min}..max ${max}`);
+  // desired 0 below min is a stopped group (a Schedule's or an IdlePolicy's stop), not a bad size.
+  else if ((desired < min && desired !== 0) || desired > max)
+    c.add('/spec/desired', `desired ${desired} is outside min ${min}..max ${max} (0 stops the group)`);
   if (typeof s.instanceType !== 'string' || !(s.instanceType in LOCAL_INSTANCE_TYPES)) {
     const types = Object.keys(LOCAL_INSTANCE_TYPES).join(', ');
     c.add('/spec/instanceType', `${JSON.stringify(s.instanceType)} is not a local instance type; use one of: ${types}`);

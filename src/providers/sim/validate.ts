@@ -81,7 +81,12 @@ function checkGroup(r: Reader): InstanceGroupSpec {
   const max = r.integer('max', undefined, 0);
   const desired = r.integer('desired', undefined);
   if (min > max) r.problem('min', `${min} is above max (${max})`);
-  if (desired < min || desired > max) r.problem('desired', `${desired} is outside min..max (${min}..${max})`);
+  // 0 below min is a stopped group (a Schedule or IdlePolicy stop).
+  if ((desired < min && desired !== 0) || desired > max)
+    r.problem(
+      'desired',
+      `${desired} is outside min..max (${min}..${max})${desired < min ? ' (0 stops the group)' : ''}`,
+    );
   return Object.freeze({
     template: checkTemplate(r.object('template', true)),
     desired,
