@@ -64,7 +64,7 @@ export function registerEventsRoutes(app: FastifyInstance, deps: EventsRoutesDep
     scope.post('/v1/events', { config: { scope: 'publish' } }, async (req, reply) => {
       const body = (req.body as Buffer | undefined) ?? Buffer.alloc(0);
       const parsed = parseEventsRequest(req.headers, body, deps.maxDepth);
-      const report = await deps.ingestor.ingest({ ...parsed, bodyBytes: body.length });
+      const report = await deps.ingestor.ingest({ ...parsed, bodyBytes: body.length, external: true });
       const status = statusFor(report);
       if (status === 400) {
         const err = rejectionError(report);

@@ -41,7 +41,16 @@ export interface IngestRequest {
   readonly bodyBytes: number;
   /** Each entry's JSON text as received (same order), stored as is instead of re-serializing. */
   readonly texts?: readonly string[];
+  /**
+   * True for events from outside (the HTTP API): sources under `homeostat/` are reserved for what
+   * Homeostat publishes itself (condition firings, actions, provider events), so that a client
+   * cannot trigger a rule's targets or a policy by imitating them.
+   */
+  readonly external?: boolean;
 }
+
+/** Sources only Homeostat itself may publish under. */
+export const RESERVED_SOURCE_PREFIX = 'homeostat/';
 
 export interface Ingestor {
   ingest(request: IngestRequest): Promise<IngestReport>;
@@ -66,10 +75,15 @@ export function createIngestor({ log, schemas, limits }: IngestorDeps): Ingestor
     at: string,
     text: string | undefined,
     skipSize: boolean,
+    external: boolean,
   ): EntryResult | Problem[] {
     const problems = validateCloudEvent(entry, at);
     const ev = entry as CloudEvent;
     const base = { index, id: idOf(entry), source: sourceOf(entry) };
+    if (problems.length === 0 && external && ev.source.startsWith(RESERVED_SOURCE_PREFIX)) {
+      const message = `sources under '${RESERVED_SOURCE_PREFIX}' are reserved for events Homeostat publishes itself; use your own source, e.g. '/my-service'`;
+      problems.push({ pointer: `${at}/source`, message });
+    }
     if (problems.length > 0) return { ...base, status: 'rejected', code: ErrorCode.EVENT_INVALID, problems };
     if (!skipSize) {
       const bytes = Buffer.byteLength(text ?? JSON.stringify(ev));
@@ -94,7 +108,7 @@ export function createIngestor({ log, schemas, limits }: IngestorDeps): Ingestor
   return {
     pending: () => pending,
 
-    async ingest({ entries, batch, bodyBytes, texts }) {
+    async ingest({ entries, batch, bodyBytes, texts, external = false }) {
       // A request is refused only while others are pending, so a single large batch can always pass.
       if (pending > 0 && pending + entries.length > limits.maxPendingEvents) {
         throw new HomeostatError(
@@ -110,7 +124,7 @@ export function createIngestor({ log, schemas, limits }: IngestorDeps): Ingestor
       const validTexts: string[] | undefined = texts ? [] : undefined;
       const validIndex: number[] = [];
       for (let i = 0; i < entries.length; i++) {
-        const outcome = screen(entries[i], i, batch ? `/${i}` : '', texts?.[i], skipSize);
+        const outcome = screen(entries[i], i, batch ? `/${i}` : '', texts?.[i], skipSize, external);
         if (Array.isArray(outcome)) {
           if (outcome.length > 0) warnings[i] = outcome;
           valid.push(entries[i] as CloudEvent);

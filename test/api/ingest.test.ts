@@ -92,6 +92,11 @@ describe('POST /v1/events', () => {
     ['extension object value', { meta: { a: 1 } }, '/meta'],
     ['empty id', { id: '' }, '/id'],
     ['data and data_base64', { data_base64: 'AA==' }, '/data_base64'],
+    [
+      'a source reserved for Homeostat (an imitated condition firing)',
+      { source: 'homeostat/rules/page-on-5xx', type: 'homeostat.condition.fired' },
+      '/source',
+    ],
   ])('rejects %s with the field pointer', async (_name, patch, pointer) => {
     const r = await post(s.url, event(patch), 'application/cloudevents+json');
     expect(r.status).toBe(400);
