@@ -213,4 +213,15 @@ describe('infrastructure actions as rule targets', () => {
     expect(ok(await deliver('scale', { to: 5 }, 'instancegroup/web'))).toMatchObject({ outcome: 'dry-run' });
     expect(fake.calls).toEqual([]);
   });
+
+  it('records a replayed delivery as a dry run: a replay never changes infrastructure again', async () => {
+    const target = targets.get('scale')!;
+    const request = deliveryRequest(targetSpec('scale', { to: 5 }), {
+      event: event('instancegroup/web', 'past-1'),
+      rule: 'heal',
+      replayed: true,
+    });
+    expect(ok(await target.deliver(request))).toMatchObject({ outcome: 'dry-run' });
+    expect(fake.calls).toEqual([]);
+  });
 });

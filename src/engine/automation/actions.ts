@@ -211,7 +211,9 @@ function createTarget(action: InfraAction, deps: InfraActionTargetDeps): Target 
           resource,
           ...(await context(infra, action, resource, o)),
           params: paramsFor(action, o, resource),
-          reason: `rule ${req.rule} matched ${event.type} ${event.id}`,
+          reason: `rule ${req.rule} matched ${event.type} ${event.id}${req.replayed ? ' (replayed: recorded as a dry run, not performed again)' : ''}`,
+          // A replay re-delivers past events: it must not change infrastructure a second time.
+          ...(req.replayed ? { mode: 'dry-run' as const } : {}),
           inputs: { event: { id: event.id, source: event.source, type: event.type, subject: event.subject } },
           cause: event.id,
           key: req.idempotencyKey,

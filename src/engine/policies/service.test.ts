@@ -223,5 +223,17 @@ describe('PolicyService', () => {
       signal: new AbortController().signal,
     });
     expect(outcome).toEqual({ ok: true, detail: { seen: 'e9' } });
+    const replayed = await target.deliver({
+      record: { offset: 0, appendedAt: 0, event: event('e10') } as never,
+      rule: 'echopolicy.a.events',
+      target: { with: { policy: 'EchoPolicy/a', hook: 'event' } } as never,
+      attempt: 1,
+      idempotencyKey: 'k2',
+      payload: {},
+      replayed: true,
+      signal: new AbortController().signal,
+    });
+    expect(replayed).toMatchObject({ ok: true, detail: { skipped: expect.stringContaining('replayed') } });
+    expect(log).not.toContain('a event e10');
   });
 });

@@ -41,6 +41,8 @@ export function createPolicyTarget(deliver: () => DeliverToPolicy | undefined): 
       const { policy, hook } = request.target.with as { policy: string; hook: string };
       if (!handler)
         return { ok: false, retry: 'yes', error: { code: 'E_CLOSED', message: 'policies are not running yet' } };
+      // Policies decide on live state: a replayed (past) event is acknowledged, not acted on.
+      if (request.replayed) return { ok: true, detail: { skipped: 'replayed: policies act on live events only' } };
       try {
         const detail = await handler(policy, hook, request.record.event);
         return { ok: true, detail };
