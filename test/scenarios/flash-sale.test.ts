@@ -181,8 +181,18 @@ describe('flash sale on the local provider', () => {
   // Runs after the scale-in above, while the stopped instances are still reported (as stopped).
   it('attributes the instances of a scale-out that follows a scale-in to the new action, not to the stopped ones', async () => {
     const address = await api.balancerAddress();
+    // Without load the group scales in to its minimum (in steps): start from there, so that the
+    // rise below needs more instances whatever size the scale-in above stopped at.
+    await until(
+      async () => {
+        const live = (await api.instances()).filter((i) => i.status.phase === 'running' && i.status.healthy);
+        return live.length === MIN ? true : undefined;
+      },
+      `the group back at ${MIN} instances`,
+      30_000,
+    );
     const riseAt = Date.now();
-    const load = startLoad({ address, rate: 100, timeoutMs: 10_000 });
+    const load = startLoad({ address, rate: 150, timeoutMs: 10_000 });
     let out: LoggedEvent;
     try {
       out = await until(
