@@ -58,6 +58,18 @@ async function deleteRule(client: HomeostatClient, name: string, flags: DeleteFl
   }
 }
 
+/** Deletes one named policy or workflow; an unknown one fails (exit 1) unless --ignore-not-found. */
+async function deleteNamed(client: HomeostatClient, kind: string, name: string, flags: DeleteFlags): Promise<void> {
+  const { path, label } = pathOf(kind, name);
+  try {
+    await client.request('DELETE', path);
+  } catch (err) {
+    if (flags.ignoreNotFound && hasCode(err, ErrorCode.NOT_FOUND)) return;
+    throw err;
+  }
+  out(`${label} deleted`);
+}
+
 async function deleteDocument(client: HomeostatClient, doc: ManifestDocument, flags: DeleteFlags): Promise<boolean> {
   const name = manifestName(doc.value);
   const kindError = checkKind(doc.value);
@@ -81,12 +93,10 @@ async function runDelete(resource: string | undefined, name: string | undefined,
     if (POLICY_RESOURCES.includes(resource)) {
       const ref = policyRef(name);
       if (!isPolicyKind(ref.kind)) throw usageError(`'${ref.kind}' is not a policy kind`);
-      if (!(await deleteRule(client, ref.name, flags, ref.kind))) process.exitCode = 1;
-      return;
+      return deleteNamed(client, ref.kind, ref.name, flags);
     }
     if (resource === 'workflow' || resource === 'workflows') {
-      if (!(await deleteRule(client, name, flags, WORKFLOW_KIND))) process.exitCode = 1;
-      return;
+      return deleteNamed(client, WORKFLOW_KIND, name, flags);
     }
     const stack = resource === 'stack' || resource === 'stacks';
     if (!stack) checkResource(resource);
