@@ -64,6 +64,8 @@ export interface ApiDeps {
   readonly actions?: ActionGateAdmin;
   /** Policies (/v1/policies); those routes exist only when set. */
   readonly policies?: PolicyService;
+  /** Prometheus metrics (GET /metrics, scope read); the route exists only when set. */
+  readonly metrics?: { readonly contentType: string; render(): Promise<string> };
   /** The compliance report (/v1/compliance); that route exists only when set. */
   readonly compliance?: ComplianceReader;
   /** Incidents kept by HealingPolicies (/v1/incidents); those routes exist only when set. */
@@ -120,6 +122,11 @@ export function createApiServer(deps: ApiDeps): FastifyInstance {
   );
 
   app.get('/healthz', async () => ({ status: 'ok' }));
+  const metrics = deps.metrics;
+  if (metrics)
+    app.get('/metrics', { config: { scope: 'read' } }, async (_req, reply) =>
+      reply.type(metrics.contentType).send(await metrics.render()),
+    );
   app.get('/readyz', async (_req, reply) => {
     const reasons = deps.notReady();
     return reasons.length === 0 ? { status: 'ready' } : reply.code(503).send({ status: 'not-ready', reasons });

@@ -28,6 +28,7 @@ import { createSqliteTokenStore } from '../store/sqlite/token-store.js';
 import { createSqliteConditionStore } from '../store/sqlite/condition-store.js';
 import { createAutomation } from './automation.js';
 import { applyBootstrap } from './bootstrap.js';
+import { createRuntimeMetrics } from './metrics.js';
 import type { ResolvedConfig } from './config.js';
 
 export interface EmbeddedHomeostat {
@@ -185,6 +186,7 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
     compliance: policies.compliance,
     incidents: policies.incidents,
     cost: policies.finops,
+    metrics: createRuntimeMetrics({ log, engine, infra, gate: automation.gate }),
     clock,
     logger,
     authRequired: config.authRequired,
