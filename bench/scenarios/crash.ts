@@ -6,21 +6,13 @@
  * by the plain reconciler (`--policy none`), or both one after the other (`--compare`).
  * Run: `npm run scenario:crash` (options: `tsx bench/scenarios/crash.ts --help`).
  */
-import { readFileSync } from 'node:fs';
 import { figures, overall } from './analyze.js';
+import { createCleanup } from './cleanup.js';
 import { FaultKind, type FaultTimeline, fullStrength, injectFault } from './fault.js';
 import { type Load, startLoad } from './load.js';
 import { type HealingMode, type ResolvedScenarioOptions, readScenarioOptions } from './options.js';
 import { headerLines, incidentLines, runLines, summaryLines } from './report.js';
-import {
-  createServerApi,
-  HEAL_POLICY,
-  healingPolicy,
-  scenarioStack,
-  type ServerApi,
-  STACK,
-  until,
-} from './server-api.js';
+import { createServerApi, HEAL_POLICY, healingPolicy, scenarioStack, type ServerApi, STACK } from './server-api.js';
 import { type ServerProcess, startServer } from '../ingest/server.js';
 
 const log = (line: string) => process.stderr.write(`[scenario ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -34,8 +26,7 @@ function commandLine(): string {
   return [...env, 'tsx', 'bench/scenarios/crash.ts', ...process.argv.slice(2)].join(' ');
 }
 
-/** Every instance pid the scenario has seen, so none outlives it even if the server cannot stop them. */
-const seenPids = new Set<number>();
+const cleanup = createCleanup(log);
 
 /** Logs instances started by something other than a measured fault's decision (expected: none after the first three). */
 async function reportExtraStarts(api: ServerApi, timelines: readonly FaultTimeline[]): Promise<void> {
@@ -68,7 +59,7 @@ async function faults(api: ServerApi, o: ResolvedScenarioOptions, mode: HealingM
     for (const kind of Object.values(FaultKind)) {
       for (let run = 1; run <= o.runs; run++) {
         const live = await fullStrength(api, o);
-        for (const i of live) seenPids.add(i.status.pid);
+        for (const i of live) cleanup.note(i.status.pid);
         await sleep(o.settleMs);
         const victim = live[run % live.length]!;
         let t: FaultTimeline;
@@ -126,41 +117,8 @@ async function scenario(server: ServerProcess, api: ServerApi, o: ResolvedScenar
     for (const line of summaryLines(rows, overall(load.records, timelines))) out(line);
   } finally {
     await load?.stop();
-    await removeStack(api);
+    await cleanup.remove(api, [`/v1/stacks/${STACK}?prune=true`]);
   }
-}
-
-/** Deletes the stack with its resources (the server leaves instances running on SIGTERM by design). */
-async function removeStack(api: ServerApi): Promise<void> {
-  try {
-    for (const i of await api.instances()) seenPids.add(i.status.pid);
-    await api.call('DELETE', `/v1/stacks/${STACK}?prune=true`);
-    await until(
-      async () => {
-        const left = (await api.instances()).filter((i) => !['stopped', 'crashed'].includes(i.status.phase));
-        return left.length === 0 ? true : undefined;
-      },
-      'every instance to stop',
-      15_000,
-    );
-  } catch (err) {
-    log(`removing the stack failed (${(err as Error).message}); killing the instances directly`);
-  }
-}
-
-/** SIGKILLs the process group of every instance seen that still runs the example service. */
-function killLeftovers(): void {
-  let killed = 0;
-  for (const pid of seenPids) {
-    try {
-      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('web.mjs')) continue;
-      process.kill(-pid, 'SIGKILL');
-      killed++;
-    } catch {
-      // Gone already.
-    }
-  }
-  log(`${seenPids.size} instance processes seen, ${killed} still running at the end (killed)`);
 }
 
 async function main(): Promise<number> {
@@ -181,8 +139,9 @@ async function main(): Promise<number> {
   const api = createServerApi(server.url);
   const interrupted = () => {
     log('interrupted: removing the stack and stopping the server');
-    void removeStack(api)
-      .then(killLeftovers)
+    void cleanup
+      .remove(api, [`/v1/stacks/${STACK}?prune=true`])
+      .then(() => cleanup.killLeftovers())
       .then(() => server.stop())
       .finally(() => process.exit(130));
   };
@@ -195,7 +154,7 @@ async function main(): Promise<number> {
     process.stderr.write(`scenario failed: ${(err as Error).stack ?? String(err)}\n`);
     return 1;
   } finally {
-    killLeftovers();
+    cleanup.killLeftovers();
     await server.stop();
   }
 }

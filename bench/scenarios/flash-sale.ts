@@ -5,7 +5,7 @@
  * ready and serving, errors and latency around it, and the scale-in after the load drops.
  * Run: `npm run scenario:flash-sale` (options: `tsx bench/scenarios/flash-sale.ts --help`).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type FlashFigures, flashFigures, type RunTimes } from './flash-sale-analyze.js';
@@ -23,6 +23,7 @@ import {
   until,
 } from './flash-sale-server.js';
 import { startLoad } from './load.js';
+import { createCleanup } from './cleanup.js';
 import { type ServerProcess, startServer } from '../ingest/server.js';
 
 const log = (line: string) => process.stderr.write(`[flash-sale ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -36,12 +37,11 @@ function commandLine(): string {
   return [...env, 'tsx', 'bench/scenarios/flash-sale.ts', ...process.argv.slice(2)].join(' ');
 }
 
-/** Every instance pid the scenario has seen, so none outlives it even if the server cannot stop them. */
-const seenPids = new Set<number>();
+const cleanup = createCleanup(log);
 
 async function notePids(api: FlashApi): Promise<void> {
   for (const e of await api.events()) {
-    if (e.type === 'infra.instance.started' && typeof e.data.pid === 'number') seenPids.add(e.data.pid);
+    if (e.type === 'infra.instance.started' && typeof e.data.pid === 'number') cleanup.note(e.data.pid);
   }
 }
 
@@ -50,7 +50,7 @@ async function atSize(api: FlashApi, n: number, timeoutMs: number): Promise<void
   await until(
     async () => {
       const live = (await api.instances()).filter((i) => ['starting', 'running', 'stopping'].includes(i.status.phase));
-      for (const i of live) if (i.status.pid) seenPids.add(i.status.pid);
+      for (const i of live) cleanup.note(i.status.pid);
       return live.length === n && live.every((i) => i.status.phase === 'running' && i.status.healthy)
         ? true
         : undefined;
@@ -138,39 +138,11 @@ async function scenario(server: ServerProcess, api: FlashApi, o: ResolvedFlashSa
   }
 }
 
-/** Deletes the policy and the stack with its resources (the server leaves instances running on SIGTERM by design). */
+/** Deletes the policy, then the stack with its resources. */
 async function removeStack(api: FlashApi): Promise<void> {
-  try {
-    await notePids(api);
-    for (const i of await api.instances()) if (i.status.pid) seenPids.add(i.status.pid);
-    await api.call('DELETE', `/v1/policies/ScalingPolicy/${FLASH_POLICY}`).catch(() => undefined);
-    await api.call('DELETE', `/v1/stacks/${FLASH_STACK}?prune=true`);
-    await until(
-      async () => {
-        const left = (await api.instances()).filter((i) => !['stopped', 'crashed'].includes(i.status.phase));
-        return left.length === 0 ? true : undefined;
-      },
-      'every instance to stop',
-      15_000,
-    );
-  } catch (err) {
-    log(`removing the stack failed (${(err as Error).message}); killing the instances directly`);
-  }
-}
-
-/** SIGKILLs the process group of every instance seen that still runs the example service. */
-function killLeftovers(): void {
-  let killed = 0;
-  for (const pid of seenPids) {
-    try {
-      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('web.mjs')) continue;
-      process.kill(-pid, 'SIGKILL');
-      killed++;
-    } catch {
-      // Gone already.
-    }
-  }
-  log(`${seenPids.size} instance processes seen, ${killed} still running at the end (killed)`);
+  await notePids(api);
+  await api.call('DELETE', `/v1/policies/ScalingPolicy/${FLASH_POLICY}`).catch(() => undefined);
+  await cleanup.remove(api, [`/v1/stacks/${FLASH_STACK}?prune=true`]);
 }
 
 async function main(): Promise<number> {
@@ -202,7 +174,7 @@ async function main(): Promise<number> {
   const interrupted = () => {
     log('interrupted: removing the stack and stopping the server');
     void removeStack(api)
-      .then(killLeftovers)
+      .then(() => cleanup.killLeftovers())
       .then(() => server.stop())
       .finally(() => {
         rmSync(configDir, { recursive: true, force: true });
@@ -218,7 +190,7 @@ async function main(): Promise<number> {
     process.stderr.write(`scenario failed: ${(err as Error).stack ?? String(err)}\n`);
     return 1;
   } finally {
-    killLeftovers();
+    cleanup.killLeftovers();
     await server.stop();
     rmSync(configDir, { recursive: true, force: true });
   }

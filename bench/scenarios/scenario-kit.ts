@@ -3,9 +3,9 @@
  * fresh data dir, the log read back by event type, and a clean-up that deletes the scenario's
  * stacks (stopping their instances) and kills any instance process left behind.
  */
-import { readFileSync } from 'node:fs';
 import { type ServerProcess, startServer } from '../ingest/server.js';
-import { createServerApi, type ServerApi, until } from './server-api.js';
+import { createCleanup } from './cleanup.js';
+import { createServerApi, type ServerApi } from './server-api.js';
 
 export const log = (line: string): void => {
   process.stderr.write(`[scenario ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -74,42 +74,15 @@ export function createEventReader(api: ServerApi, types: readonly string[]): () 
 /** A scenario body: gets the server and its API, and names the stacks it created for the clean-up. */
 export type ScenarioBody = (server: ServerProcess, api: ServerApi, stacks: Set<string>) => Promise<void>;
 
-/** Every instance pid seen, so none outlives the scenario even if the server cannot stop them. */
-const seenPids = new Set<number>();
+const cleanup = createCleanup(log);
+const removeStacks = (api: ServerApi, stacks: Set<string>) =>
+  cleanup.remove(
+    api,
+    [...stacks].map((name) => `/v1/stacks/${name}?prune=true`),
+  );
 
 export async function notePids(api: ServerApi): Promise<void> {
-  for (const i of await api.instances()) if (i.status.pid) seenPids.add(i.status.pid);
-}
-
-async function removeStacks(api: ServerApi, stacks: Set<string>): Promise<void> {
-  try {
-    await notePids(api);
-    for (const name of stacks) await api.call('DELETE', `/v1/stacks/${name}?prune=true`);
-    await until(
-      async () => {
-        const left = (await api.instances()).filter((i) => !['stopped', 'crashed'].includes(i.status.phase));
-        return left.length === 0 ? true : undefined;
-      },
-      'every instance to stop',
-      15_000,
-    );
-  } catch (err) {
-    log(`removing the stacks failed (${(err as Error).message}); killing the instances directly`);
-  }
-}
-
-function killLeftovers(): void {
-  let killed = 0;
-  for (const pid of seenPids) {
-    try {
-      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('web.mjs')) continue;
-      process.kill(-pid, 'SIGKILL');
-      killed++;
-    } catch {
-      // Gone already.
-    }
-  }
-  log(`${seenPids.size} instance processes seen, ${killed} still running at the end (killed)`);
+  for (const i of await api.instances()) cleanup.note(i.status.pid);
 }
 
 /** Starts `node bin/homeostat.js up` on a fresh data dir, runs `body`, cleans up; resolves with an exit code. */
@@ -121,7 +94,7 @@ export async function runScenario(body: ScenarioBody, startTimeoutSec: number): 
   const interrupted = () => {
     log('interrupted: removing the stacks and stopping the server');
     void removeStacks(api, stacks)
-      .then(killLeftovers)
+      .then(() => cleanup.killLeftovers())
       .then(() => server.stop())
       .finally(() => process.exit(130));
   };
@@ -135,7 +108,7 @@ export async function runScenario(body: ScenarioBody, startTimeoutSec: number): 
     return 1;
   } finally {
     await removeStacks(api, stacks);
-    killLeftovers();
+    cleanup.killLeftovers();
     await server.stop();
   }
 }

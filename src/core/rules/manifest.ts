@@ -121,17 +121,26 @@ function readHeader(r: ManifestReader, root: Record<string, unknown>): boolean {
   return false;
 }
 
-function readMetadata(r: ManifestReader, value: unknown): { name?: string; description?: string } {
+/**
+ * Reads `metadata` (name, optional description) of a manifest named like a rule; `noun` and
+ * `example` make the message fit the kind (`workflow`, `replace-instance`).
+ */
+export function readMetadata(
+  r: ManifestReader,
+  value: unknown,
+  noun = 'rule',
+  example = 'page-on-5xx',
+): { name?: string; description?: string } {
   const meta = r.object(value, '/metadata', 'an object with name (and optional description)');
   if (!meta) return {};
   r.fields(meta, '/metadata', METADATA_FIELDS);
   const description = r.text(meta.description, '/metadata/description', MAX_DESCRIPTION);
   const name = meta.name;
   if (typeof name === 'string' && RULE_NAME.test(name)) return { name, description };
-  const why = name === undefined ? 'required' : `${JSON.stringify(name)} is not a valid rule name`;
+  const why = name === undefined ? 'required' : `${JSON.stringify(name)} is not a valid ${noun} name`;
   r.add(
     '/metadata/name',
-    `${why}; use 1 to 253 lower-case letters, digits, '.' or '-', starting and ending with a letter or digit (e.g. page-on-5xx)`,
+    `${why}; use 1 to 253 lower-case letters, digits, '.' or '-', starting and ending with a letter or digit (e.g. ${example})`,
   );
   return { description };
 }

@@ -1,7 +1,7 @@
 /** @module Parses and validates `kind: Workflow` manifests into a resolved, frozen WorkflowSpec (pure). */
 import { invalid } from '../errors.js';
 import { type ManifestReader, newReader } from '../rules/manifest-reader.js';
-import { RULE_NAME, type RuleValidationContext } from '../rules/manifest.js';
+import { MAX_DESCRIPTION, readMetadata, type RuleValidationContext } from '../rules/manifest.js';
 import type { ExprScope } from './expr.js';
 import { collectStepNames, readSteps, type StepContext } from './steps.js';
 import { type StepSpec, WORKFLOW_API_VERSION, WORKFLOW_KIND, type WorkflowSpec } from './types.js';
@@ -13,9 +13,7 @@ export const EXPRESSION_VARIABLES = ['input', 'event', 'steps', 'run', 'error'] 
 export type WorkflowValidationContext = RuleValidationContext;
 
 const TOP_FIELDS = ['apiVersion', 'kind', 'metadata', 'spec'];
-const METADATA_FIELDS = ['name', 'description'];
 const SPEC_FIELDS = ['description', 'timeout', 'steps'];
-const MAX_DESCRIPTION = 1024;
 const YEAR_MS = 365 * 86_400_000;
 
 /**
@@ -28,7 +26,7 @@ export function parseWorkflowManifest(doc: unknown, ctx: WorkflowValidationConte
   if (!root) throw invalid('invalid workflow manifest', r.problems);
   r.fields(root, '', TOP_FIELDS);
   const kindOk = readHeader(r, root);
-  const meta = readMetadata(r, root.metadata);
+  const meta = readMetadata(r, root.metadata, 'workflow', 'replace-instance');
   const what = meta.name === undefined ? 'invalid workflow manifest' : `invalid workflow ${meta.name}`;
   if (!kindOk) throw invalid(what, r.problems);
   const spec = r.object(root.spec, '/spec', 'an object with steps');
@@ -66,19 +64,4 @@ function readHeader(r: ManifestReader, root: Record<string, unknown>): boolean {
   const got = root.kind === undefined ? 'required' : `${JSON.stringify(root.kind)} is not supported here`;
   r.add('/kind', `${got}; use kind: ${WORKFLOW_KIND}`);
   return false;
-}
-
-function readMetadata(r: ManifestReader, value: unknown): { name?: string; description?: string } {
-  const meta = r.object(value, '/metadata', 'an object with name (and optional description)');
-  if (!meta) return {};
-  r.fields(meta, '/metadata', METADATA_FIELDS);
-  const description = r.text(meta.description, '/metadata/description', MAX_DESCRIPTION);
-  const name = meta.name;
-  if (typeof name === 'string' && RULE_NAME.test(name)) return { name, description };
-  const why = name === undefined ? 'required' : `${JSON.stringify(name)} is not a valid workflow name`;
-  r.add(
-    '/metadata/name',
-    `${why}; use 1 to 253 lower-case letters, digits, '.' or '-', starting and ending with a letter or digit (e.g. replace-instance)`,
-  );
-  return { description };
 }
