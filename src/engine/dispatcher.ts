@@ -18,6 +18,8 @@ import type { TargetSpec } from '../core/rules/types.js';
 import type { DeliveryChange, DeliveryKey, DeliveryStore, TraceEntry } from '../ports/delivery-store.js';
 import type { LogRecord } from '../ports/event-log.js';
 import type { DeliveryOutcome, SerializedError, Target, TargetRegistry } from '../ports/target.js';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { disabledTracing, type EventTracing } from '../telemetry/event-tracing.js';
 import { Fifo } from './fifo.js';
 import type { StateWriter } from './state-writer.js';
 
@@ -60,12 +62,25 @@ export interface DispatcherOptions {
   /** Looks up a rule's target spec now (undefined: the rule or target is gone). */
   readonly lookup: (rule: string, target: string) => TargetSpec | undefined;
   readonly onError?: (err: unknown) => void;
+  /** A `deliver <rule>` span around each attempt, active while the target runs. */
+  readonly tracing?: EventTracing;
+}
+
+/** Delivery counts since start, per rule (for /metrics). */
+export interface DeliveryCounts {
+  attempts: number;
+  delivered: number;
+  /** Failed attempts that will be tried again. */
+  retried: number;
+  dead: number;
 }
 
 export interface Dispatcher {
   submit(job: DeliveryJob): void;
   /** Jobs queued or in flight, retries waiting excluded. */
   readonly backlog: number;
+  /** Attempts and outcomes since start, by rule. */
+  readonly stats: ReadonlyMap<string, Readonly<DeliveryCounts>>;
   /** Resolves when the backlog is below `limit`. */
   whenBelow(limit: number): Promise<void>;
   /** Reloads pending retries from the store; `read` fetches an event by offset. */
@@ -99,7 +114,17 @@ class DispatcherImpl implements Dispatcher {
   private readonly drainWaiters: { limit: number; resolve: () => void }[] = [];
   private idle: (() => void) | undefined;
 
-  constructor(private readonly o: DispatcherOptions) {}
+  readonly stats = new Map<string, DeliveryCounts>();
+  private readonly tracing: EventTracing;
+  constructor(private readonly o: DispatcherOptions) {
+    this.tracing = o.tracing ?? disabledTracing;
+  }
+
+  private count(rule: string, what: keyof DeliveryCounts): void {
+    let c = this.stats.get(rule);
+    if (c === undefined) this.stats.set(rule, (c = { attempts: 0, delivered: 0, retried: 0, dead: 0 }));
+    c[what]++;
+  }
 
   get backlog(): number {
     return this.queued + this.active;
@@ -235,27 +260,52 @@ class DispatcherImpl implements Dispatcher {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), lane.spec.timeoutMs + SAFETY_MARGIN_MS);
     const signal = AbortSignal.any([controller.signal, this.shutdown.signal]);
-    try {
-      return await lane.target.deliver({
-        record: job.record,
-        rule: job.rule,
-        target: lane.spec,
-        attempt: job.attempts,
-        idempotencyKey: idempotencyKey(job.key.source, job.key.id, job.key.rule, job.key.target),
-        payload,
-        replayed: job.replayed,
-        signal,
-      });
-    } catch (err) {
-      return { ok: false, error: serializeError(err), retry: 'yes' };
-    } finally {
-      clearTimeout(timer);
-    }
+    this.count(job.rule, 'attempts');
+    const deliver = async (): Promise<DeliveryOutcome> => {
+      try {
+        return await lane.target.deliver({
+          record: job.record,
+          rule: job.rule,
+          target: lane.spec,
+          attempt: job.attempts,
+          idempotencyKey: idempotencyKey(job.key.source, job.key.id, job.key.rule, job.key.target),
+          payload,
+          replayed: job.replayed,
+          signal,
+        });
+      } catch (err) {
+        return { ok: false, error: serializeError(err), retry: 'yes' };
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    if (!this.tracing.enabled) return deliver();
+    const attributes = {
+      'homeostat.rule': job.rule,
+      'homeostat.target': job.target,
+      'homeostat.action': lane.spec.action,
+      'homeostat.attempt': job.attempts,
+      'cloudevents.event_id': job.record.event.id,
+    };
+    const parent = this.tracing.contextOf(job.record.event);
+    return this.tracing.inSpan(
+      `deliver ${job.rule}`,
+      parent,
+      attributes,
+      async (span) => {
+        const outcome = await deliver();
+        span.setAttribute('homeostat.outcome', outcome.ok ? 'ok' : 'error');
+        if (!outcome.ok) span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error.message });
+        return outcome;
+      },
+      SpanKind.CONSUMER,
+    );
   }
 
   private async afterAttempt(lane: Lane, job: DeliveryJob, outcome: DeliveryOutcome): Promise<void> {
     const now = this.o.clock.now();
     if (outcome.ok) {
+      this.count(job.rule, 'delivered');
       lane.breaker.onSuccess(now);
       const changes: DeliveryChange[] = [
         { kind: 'delivered', key: job.key, offset: job.record.offset, attempts: job.attempts, at: now },
@@ -281,6 +331,7 @@ class DispatcherImpl implements Dispatcher {
       await this.finish(job, { kind: 'dead', reason: decision.reason, error: outcome.error }, lane, [attemptTrace]);
       return;
     }
+    this.count(job.rule, 'retried');
     await this.o.writer.write([
       { kind: 'pending', delivery: this.pending(job, decision.at, outcome.error) },
       attemptTrace,
@@ -302,6 +353,7 @@ class DispatcherImpl implements Dispatcher {
     extra: DeliveryChange[] = [],
   ): Promise<void> {
     const now = this.o.clock.now();
+    this.count(job.rule, 'dead');
     const letter = {
       key: job.key,
       offset: job.record.offset,

@@ -12,6 +12,7 @@ import type { ConditionStore } from '../ports/condition-store.js';
 import type { DeliveryStore } from '../ports/delivery-store.js';
 import type { EventLog } from '../ports/event-log.js';
 import type { TargetRegistry } from '../ports/target.js';
+import type { EventTracing } from '../telemetry/event-tracing.js';
 import { type BacktestOptions, type BacktestReport, runBacktest } from './backtest.js';
 import type { DeliveryAdmin } from './delivery-admin.js';
 import { createDeliveryAdmin } from './delivery-admin-impl.js';
@@ -39,6 +40,8 @@ export interface EngineOptions {
   readonly conditionStore?: ConditionStore;
   /** Timings of the condition runner (snapshot interval, timer cap, grace). */
   readonly conditionOptions?: Pick<ConditionRunnerOptions, 'snapshotIntervalMs' | 'maxTickIntervalMs' | 'tickGraceMs'>;
+  /** Spans for rule matches and delivery attempts, parented by the events' traceparent. */
+  readonly tracing?: EventTracing;
 }
 
 export interface Engine {
@@ -77,6 +80,7 @@ export function createEngine(o: EngineOptions): Engine {
     clock: o.clock,
     lookup,
     onError: o.onError,
+    tracing: o.tracing,
   });
   const conditions = createConditionRunner({
     log: o.log,
@@ -96,6 +100,7 @@ export function createEngine(o: EngineOptions): Engine {
     maxBacklog: o.maxBacklog,
     ...(o.commitIntervalMs === undefined ? {} : { commitIntervalMs: o.commitIntervalMs }),
     conditions,
+    tracing: o.tracing,
   });
   const admin = createDeliveryAdmin({ store: o.store, writer, dispatcher, clock: o.clock });
   let replays = 0;

@@ -18,6 +18,7 @@ import type { EventLog, LogRecord } from '../ports/event-log.js';
 import { firedRuleOf } from './condition-rule.js';
 import type { ConditionRunner } from './conditions.js';
 import type { DeliveryJob, Dispatcher } from './dispatcher.js';
+import type { EventTracing } from '../telemetry/event-tracing.js';
 import { Fifo } from './fifo.js';
 import type { StateWriter } from './state-writer.js';
 
@@ -36,6 +37,15 @@ export interface RouterOptions {
   readonly onError?: (err: unknown) => void;
   /** Runs the rules' `when` conditions; without it a rule's `when` is ignored. */
   readonly conditions?: Pick<ConditionRunner, 'start' | 'feed' | 'safeOffset'>;
+  /** A `match <rule>` span per matching rule, under the event's traceparent. */
+  readonly tracing?: EventTracing;
+}
+
+export interface RouterStats {
+  readonly routed: number;
+  readonly matched: number;
+  /** Matches per rule name since start (deleted rules keep their count). */
+  readonly byRule: ReadonlyMap<string, number>;
 }
 
 export interface Router {
@@ -48,7 +58,7 @@ export interface Router {
   readonly position: number;
   /** Resolves once every event up to `offset` (inclusive) was routed, or the router closed. */
   routedPast(offset: number): Promise<void>;
-  readonly stats: { readonly routed: number; readonly matched: number };
+  readonly stats: RouterStats;
   close(): Promise<void>;
 }
 
@@ -68,7 +78,7 @@ class RouterImpl implements Router {
   private commitTimer: ReturnType<typeof setInterval> | undefined;
   private waiters: { offset: number; resolve: () => void }[] = [];
   private closed = false;
-  readonly stats = { routed: 0, matched: 0 };
+  readonly stats = { routed: 0, matched: 0, byRule: new Map<string, number>() };
 
   constructor(private readonly o: RouterOptions) {}
 
@@ -131,14 +141,12 @@ class RouterImpl implements Router {
     for (const name of names) {
       const spec = this.rules.get(name);
       if (!spec || name === firedBy) continue;
-      this.stats.matched++;
-      this.trace(record, name);
+      this.matchedRule(record, name, spec.when !== undefined);
       if (spec.when && this.o.conditions) this.o.conditions.feed(record, name);
       else add(name, spec.targets);
     }
     if (firedBy !== undefined) {
-      this.stats.matched++;
-      this.trace(record, firedBy);
+      this.matchedRule(record, firedBy, true);
       add(firedBy, this.rules.get(firedBy)!.targets);
     }
     entry.remaining = jobs.length;
@@ -147,6 +155,21 @@ class RouterImpl implements Router {
     if (this.waiters.length > 0) this.wake();
     if (jobs.length === 0 && this.outstanding.length === 0) return;
     for (const job of jobs) this.o.dispatcher.submit(job);
+  }
+
+  private matchedRule(record: LogRecord, rule: string, condition: boolean): void {
+    this.stats.matched++;
+    this.stats.byRule.set(rule, (this.stats.byRule.get(rule) ?? 0) + 1);
+    this.trace(record, rule);
+    const tracing = this.o.tracing;
+    if (tracing?.enabled) {
+      const attributes = {
+        'homeostat.rule': rule,
+        'homeostat.offset': record.offset,
+        'homeostat.condition': condition,
+      };
+      tracing.mark(`match ${rule}`, tracing.contextOf(record.event), attributes);
+    }
   }
 
   /** The rule with `when` whose firing this event is, if any: its targets receive the event. */

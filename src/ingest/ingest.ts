@@ -2,6 +2,7 @@
 import { ErrorCode, HomeostatError, type Problem } from '../core/errors.js';
 import { type CloudEvent, validateCloudEvent } from '../core/event.js';
 import type { EventLog } from '../ports/event-log.js';
+import { disabledTracing, type EventSpan, type EventTracing } from '../telemetry/event-tracing.js';
 import type { SchemaRegistry } from './schema-registry.js';
 
 export type EntryStatus = 'accepted' | 'duplicate' | 'rejected';
@@ -52,22 +53,35 @@ export interface IngestRequest {
 /** Sources only Homeostat itself may publish under. */
 export const RESERVED_SOURCE_PREFIX = 'homeostat/';
 
+/** What the ingestor has seen since it started (for /metrics). */
+export interface IngestStats {
+  /** Appended events, by origin: `external` (the HTTP API) or `internal` (Homeostat's own). */
+  readonly accepted: { external: number; internal: number };
+  duplicates: number;
+  /** Rejected entries by error code. */
+  readonly rejected: Map<string, number>;
+}
+
 export interface Ingestor {
   ingest(request: IngestRequest): Promise<IngestReport>;
   /** Events waiting to become durable. */
   pending(): number;
+  readonly stats: IngestStats;
 }
 
 export interface IngestorDeps {
   readonly log: EventLog;
   readonly schemas: SchemaRegistry;
   readonly limits: IngestLimits;
+  /** Gives each appended event a span and a traceparent (see telemetry/event-tracing.ts). */
+  readonly tracing?: EventTracing;
 }
 
 const BACKPRESSURE_RETRY_MS = 1_000;
 
-export function createIngestor({ log, schemas, limits }: IngestorDeps): Ingestor {
+export function createIngestor({ log, schemas, limits, tracing = disabledTracing }: IngestorDeps): Ingestor {
   let pending = 0;
+  const stats: IngestStats = { accepted: { external: 0, internal: 0 }, duplicates: 0, rejected: new Map() };
 
   function screen(
     entry: unknown,
@@ -107,6 +121,7 @@ export function createIngestor({ log, schemas, limits }: IngestorDeps): Ingestor
 
   return {
     pending: () => pending,
+    stats,
 
     async ingest({ entries, batch, bodyBytes, texts, external = false }) {
       // A request is refused only while others are pending, so a single large batch can always pass.
@@ -134,6 +149,7 @@ export function createIngestor({ log, schemas, limits }: IngestorDeps): Ingestor
           results[i] = outcome;
         }
       }
+      const spans = tracing.enabled ? stamp(valid, validTexts, external) : undefined;
       pending += valid.length;
       try {
         const appended = valid.length > 0 ? await log.append(valid, validTexts) : [];
@@ -151,13 +167,40 @@ export function createIngestor({ log, schemas, limits }: IngestorDeps): Ingestor
           if (r.status === 'accepted') result.partition = r.partition;
           if (warnings[i]) result.warnings = warnings[i];
           results[i] = result;
+          spans?.[j]!.end(r.status);
         }
+      } catch (err) {
+        for (const span of spans ?? []) span.end('failed');
+        throw err;
       } finally {
         pending -= valid.length;
       }
-      return summarize(results as EntryResult[]);
+      const report = summarize(results as EntryResult[]);
+      count(report, external);
+      return report;
     },
   };
+
+  /** Replaces each event by its traced copy (and its text, when it changed). */
+  function stamp(valid: CloudEvent[], texts: string[] | undefined, external: boolean): EventSpan[] {
+    return valid.map((ev, k) => {
+      const span = tracing.startEvent(ev, external);
+      if (span.event !== ev) {
+        valid[k] = span.event;
+        if (texts) texts[k] = JSON.stringify(span.event);
+      }
+      return span;
+    });
+  }
+
+  function count(report: IngestReport, external: boolean): void {
+    stats.accepted[external ? 'external' : 'internal'] += report.accepted;
+    stats.duplicates += report.duplicates;
+    if (report.rejected === 0) return;
+    for (const r of report.results) {
+      if (r.status === 'rejected') stats.rejected.set(r.code!, (stats.rejected.get(r.code!) ?? 0) + 1);
+    }
+  }
 }
 
 function summarize(results: EntryResult[]): IngestReport {

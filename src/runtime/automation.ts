@@ -25,6 +25,7 @@ import { createPolicyTarget } from '../engine/policies/target.js';
 import type { RuleService } from '../engine/rule-service.js';
 import type { WorkflowService } from '../engine/workflow/service.js';
 import type { EventLog } from '../ports/event-log.js';
+import type { EventTracing } from '../telemetry/event-tracing.js';
 import type { Provider } from '../ports/provider.js';
 import type { Target, TargetRegistry } from '../ports/target.js';
 import { createSqliteCostLedger } from '../store/sqlite/cost-ledger.js';
@@ -43,6 +44,8 @@ export interface AutomationDeps {
   readonly targets: () => TargetRegistry;
   /** The infrastructure service, once built. */
   readonly infra: () => InfraService;
+  /** Spans around automated actions. */
+  readonly tracing?: EventTracing;
 }
 
 /** Step one: what must exist before the target registry. */
@@ -115,6 +118,7 @@ export async function createAutomation(d: AutomationDeps): Promise<Automation> {
     logger: d.logger,
     history: await loadActionHistory(d.log, d.clock.now() - DEFAULT_HISTORY_MS),
     performRequest: (request, id) => performInfraAction(control(), request, id),
+    tracing: d.tracing,
   });
   const workflows = createSqliteWorkflowService({
     db: d.db,

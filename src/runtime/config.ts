@@ -37,7 +37,21 @@ export interface HomeostatConfig {
     maxPendingEvents?: number;
   };
   auth?: { required?: boolean | 'auto' };
-  logging?: { level?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+  /** `format`: `json` (one object a line), `pretty` (human-readable) or `auto` (pretty on a terminal). */
+  logging?: {
+    level?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+    format?: 'auto' | 'json' | 'pretty';
+  };
+  /** OpenTelemetry tracing with OTLP/HTTP export; off by default (docs/OBSERVABILITY.md). */
+  tracing?: {
+    enabled?: boolean;
+    /** OTLP/HTTP traces endpoint. Default http://127.0.0.1:4318/v1/traces. */
+    endpoint?: string;
+    headers?: Record<string, string>;
+    serviceName?: string;
+    /** Fraction of new traces recorded (0 to 1); traces begun elsewhere follow their parent. Default 1. */
+    sampleRatio?: number;
+  };
   /** Server-side settings of actions; `exec.allow` lists the commands rules may run (none by default). */
   actions?: { exec?: ExecConfig };
   /** Metrics from outside processes: `prometheus` lists text-format endpoints to scrape (none by default). */
@@ -75,6 +89,14 @@ export interface ResolvedConfig {
   /** True when every /v1 request needs a bearer token. */
   readonly authRequired: boolean;
   readonly logLevel: NonNullable<NonNullable<HomeostatConfig['logging']>['level']>;
+  readonly logFormat: NonNullable<NonNullable<HomeostatConfig['logging']>['format']>;
+  /** undefined when tracing is off. */
+  readonly tracing?: {
+    readonly endpoint: string;
+    readonly headers: Readonly<Record<string, string>>;
+    readonly serviceName: string;
+    readonly sampleRatio: number;
+  };
   readonly actions: { readonly exec: ResolvedExecConfig };
   readonly sources: { readonly prometheus: readonly ResolvedPrometheusSource[] };
   /** Absolute paths of the manifests applied at start. */
@@ -131,7 +153,21 @@ const CONFIG_SCHEMA = {
     logging: {
       type: 'object',
       additionalProperties: false,
-      properties: { level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] } },
+      properties: {
+        level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+        format: { enum: ['auto', 'json', 'pretty'] },
+      },
+    },
+    tracing: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        enabled: { type: 'boolean' },
+        endpoint: { type: 'string', pattern: '^https?://' },
+        headers: { type: 'object', additionalProperties: { type: 'string' } },
+        serviceName: { type: 'string', minLength: 1 },
+        sampleRatio: { type: 'number', minimum: 0, maximum: 1 },
+      },
     },
     actions: { type: 'object', additionalProperties: false, properties: { exec: EXEC_CONFIG_SCHEMA } },
     sources: SOURCES_CONFIG_SCHEMA,
@@ -214,7 +250,14 @@ export function configFromEnv(env: NodeJS.ProcessEnv): HomeostatConfig {
   }
   if (env.HOMEOSTAT_DATA_DIR) cfg.dataDir = env.HOMEOSTAT_DATA_DIR;
   if (env.HOMEOSTAT_FSYNC) cfg.log = { fsync: env.HOMEOSTAT_FSYNC as FsyncMode };
-  if (env.HOMEOSTAT_LOG_LEVEL) cfg.logging = { level: env.HOMEOSTAT_LOG_LEVEL as 'info' };
+  if (env.HOMEOSTAT_LOG_LEVEL || env.HOMEOSTAT_LOG_FORMAT) {
+    cfg.logging = {};
+    if (env.HOMEOSTAT_LOG_LEVEL) cfg.logging.level = env.HOMEOSTAT_LOG_LEVEL as 'info';
+    if (env.HOMEOSTAT_LOG_FORMAT) cfg.logging.format = env.HOMEOSTAT_LOG_FORMAT as 'json';
+  }
+  // The standard OpenTelemetry variable turns tracing on with that endpoint.
+  const otlp = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  if (otlp) cfg.tracing = { enabled: true, endpoint: otlp };
   return cfg;
 }
 
@@ -294,6 +337,17 @@ export function resolveConfig(cfg: HomeostatConfig, cwd: string): ResolvedConfig
     }),
     authRequired: required === 'auto' ? !isLoopback(host) : required,
     logLevel: cfg.logging?.level ?? 'info',
+    logFormat: cfg.logging?.format ?? 'auto',
+    ...(cfg.tracing?.enabled
+      ? {
+          tracing: Object.freeze({
+            endpoint: cfg.tracing.endpoint ?? 'http://127.0.0.1:4318/v1/traces',
+            headers: Object.freeze({ ...cfg.tracing.headers }),
+            serviceName: cfg.tracing.serviceName ?? 'homeostat',
+            sampleRatio: cfg.tracing.sampleRatio ?? 1,
+          }),
+        }
+      : {}),
     actions: Object.freeze({ exec: resolveExecConfig(cfg.actions?.exec) }),
     sources: Object.freeze({ prometheus: resolvePrometheusSources(cfg.sources?.prometheus) }),
     manifests: Object.freeze((cfg.manifests ?? []).map((m) => resolve(cwd, m))),

@@ -1,6 +1,6 @@
 /** @module The embedded runtime: one process, SQLite log and state in the data directory. */
 import { join } from 'node:path';
-import { type Logger, pino } from 'pino';
+import type { Logger } from 'pino';
 import { createTargetRegistry } from '../actions/registry.js';
 import { createApiServer } from '../api/server.js';
 import { type Clock, systemClock } from '../core/clock.js';
@@ -29,6 +29,9 @@ import { createSqliteConditionStore } from '../store/sqlite/condition-store.js';
 import { createAutomation } from './automation.js';
 import { applyBootstrap } from './bootstrap.js';
 import { createRuntimeMetrics } from './metrics.js';
+import { activityLogger, followActivity } from './activity.js';
+import { createLogger } from './logger.js';
+import { startTracing } from './tracing.js';
 import type { ResolvedConfig } from './config.js';
 
 export interface EmbeddedHomeostat {
@@ -87,13 +90,15 @@ function formatUrl(host: string, port: number): string {
 
 /** Starts Homeostat in one process on the embedded backends. */
 export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOptions = {}): Promise<EmbeddedHomeostat> {
-  const logger =
-    options.logger ?? pino({ level: config.logLevel, base: { service: 'homeostat' } }, pino.destination(2));
+  const logger = options.logger ?? createLogger(config);
   const clock = options.clock ?? systemClock;
+  const tracer = startTracing(config.tracing, logger);
+  const { tracing } = tracer;
   const stateDb = openStateDatabase({ path: join(config.dataDir, DataFiles.state), fsync: config.log.fsync });
   const tokens = createSqliteTokenStore(stateDb, clock);
   if (config.authRequired && (await tokens.count()) === 0) {
     stateDb.close();
+    await tracer.close();
     throw new HomeostatError(
       ErrorCode.CONFIG_INVALID,
       `serving ${config.server.host} requires API tokens and none exist; create one with \`homeostat tokens create --data-dir ${config.dataDir} --name admin --scopes admin\` and start again`,
@@ -102,7 +107,7 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
   const sqliteLog = await createSqliteEventLog({ path: join(config.dataDir, DataFiles.log), ...config.log, clock });
   const log = options.decorateLog ? options.decorateLog(sqliteLog) : sqliteLog;
   const schemas = await createSchemaRegistry(createSqliteSchemaStore(stateDb, clock));
-  const ingestor = createIngestor({ log, schemas, limits: config.ingest });
+  const ingestor = createIngestor({ log, schemas, limits: config.ingest, tracing });
   const publish = async (events: readonly unknown[]) =>
     (await ingestor.ingest({ entries: events, batch: true, bodyBytes: Number.POSITIVE_INFINITY })).results;
   // The infrastructure service and the registry are built below; automation reaches them lazily.
@@ -115,6 +120,7 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
     publish,
     targets: () => late.registry!,
     infra: () => late.infra!,
+    tracing,
   });
   const actions = createTargetRegistry({
     logger,
@@ -132,6 +138,7 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
     clock,
     conditionStore: createSqliteConditionStore(stateDb, clock),
     onError: (err) => logger.error({ err }, 'rules engine error'),
+    tracing,
   });
   const context = ruleValidationContext(actions);
   const providers = new Map<string, Provider>([
@@ -170,6 +177,17 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
   });
   const policies = automation.createPolicies(rules, providers);
   let state: 'starting' | 'ready' | 'closing' = 'starting';
+  const metrics = createRuntimeMetrics({
+    log,
+    engine,
+    infra,
+    ingest: ingestor.stats,
+    retention: { maxAgeMs: config.log.maxAgeMs, maxBytes: config.log.maxBytes },
+  });
+  // What automation did, as log lines and metrics, read back from the log.
+  const activity = followActivity(log, [activityLogger(logger), metrics.observe], (err) =>
+    logger.error({ err }, 'activity follower error'),
+  );
   const app = createApiServer({
     log,
     ingestor,
@@ -186,7 +204,7 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
     compliance: policies.compliance,
     incidents: policies.incidents,
     cost: policies.finops,
-    metrics: createRuntimeMetrics({ log, engine, infra, gate: automation.gate }),
+    metrics,
     clock,
     logger,
     authRequired: config.authRequired,
@@ -196,7 +214,10 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
   });
   const retention = setInterval(() => {
     log.enforceRetention().then(
-      ({ removed }) => removed > 0 && logger.info({ removed }, 'retention removed events'),
+      ({ removed }) => {
+        metrics.retentionRemoved(removed);
+        if (removed > 0) logger.info({ removed }, 'retention removed events');
+      },
       (err: unknown) => logger.error({ err }, 'retention failed'),
     );
     deliveryStore.prune(clock.now() - DELIVERY_HISTORY_MS).then(
@@ -207,6 +228,7 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
   retention.unref();
 
   try {
+    await activity.start();
     await rules.load();
     await engine.start();
     await infra.start();
@@ -228,8 +250,10 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
     await infra.close();
     await engine.close();
     await actions.close();
+    await activity.close();
     await log.close();
     stateDb.close();
+    await tracer.close();
     throw cause instanceof HomeostatError ? cause : listenError(cause, config);
   }
   const address = app.server.address();
@@ -253,8 +277,10 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
       await infra.close({ stopAll: options.stopInfraOnClose ?? false });
       await engine.close();
       await actions.close();
+      await activity.close();
       await log.close();
       stateDb.close();
+      await tracer.close();
     },
   };
 }

@@ -1,4 +1,7 @@
-/** GET /metrics against a real server: Prometheus text with the log, router, DLQ, resources and cost. */
+/**
+ * GET /metrics against a real server: Prometheus text with ingest, the log, the router, deliveries,
+ * the DLQ, automated actions and their rails, resources and cost.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callApi, until } from '../infra/helpers.js';
 import { event, post, startTestServer, type TestServer } from './harness.js';
@@ -73,5 +76,53 @@ describe('GET /metrics', () => {
     }, 'two healthy sim instances in /metrics');
     expect(sample(text, 'homeostat_router_events_routed_total')).toBeGreaterThan(before);
     expect(sample(text, 'homeostat_cost_rate_per_hour', '{provider="sim",group="metered"}')).toBeGreaterThan(0);
+  });
+
+  it('counts ingest outcomes, matches and deliveries per rule, actions by outcome, rail refusals and durations', async () => {
+    const rule = {
+      apiVersion: 'homeostat/v1',
+      kind: 'Rule',
+      metadata: { name: 'replace-on-signal' },
+      spec: { match: { type: ['test.replace'] }, targets: [{ action: 'replace' }] },
+    };
+    expect((await callApi(server.url, 'PUT', '/v1/rules/replace-on-signal', rule)).status).toBe(201);
+    const res = await callApi<{ resources: { kind: string; name: string; status?: { group?: string } }[] }>(
+      server.url,
+      'GET',
+      '/v1/resources?kind=Instance',
+    );
+    const names = res.body.resources.filter((r) => r.status?.group === 'metered').map((r) => r.name);
+    expect(names.length).toBeGreaterThanOrEqual(2);
+    // Two instances of a two-instance group: the blast radius (50 %, at least one) lets one through.
+    for (const [i, name] of names.slice(0, 2).entries()) {
+      const e = event({ id: `replace-${i}`, type: 'test.replace', subject: `instance/${name}` });
+      expect((await post(server.url, e, 'application/cloudevents+json')).status).toBe(201);
+    }
+    const dup = event({ id: 'replace-0', type: 'test.replace', subject: `instance/${names[0]}` });
+    expect((await post(server.url, dup, 'application/cloudevents+json')).status).toBe(200);
+    expect((await post(server.url, { specversion: '1.0' }, 'application/cloudevents+json')).status).toBe(400);
+
+    const policy = '{policy="Rule/replace-on-signal",action="replace"';
+    const text = await until(async () => {
+      const t = (await scrape()).text;
+      const done = (sample(t, 'homeostat_actions_total', `${policy},outcome="refused"}`) ?? 0) >= 1;
+      return done && t;
+    }, 'a refused replace in /metrics');
+    expect(sample(text, 'homeostat_actions_total', `${policy},outcome="executed"}`)).toBe(1);
+    expect(sample(text, 'homeostat_rail_refusals_total', '{rail="blast-radius",policy="Rule/replace-on-signal"}')).toBe(
+      1,
+    );
+    expect(sample(text, 'homeostat_action_duration_seconds_count', '{action="replace",outcome="executed"}')).toBe(1);
+    expect(sample(text, 'homeostat_rule_matches_total', '{rule="replace-on-signal"}')).toBe(2);
+    expect(sample(text, 'homeostat_delivery_attempts_total', '{rule="replace-on-signal"}')).toBe(2);
+    expect(sample(text, 'homeostat_deliveries_total', '{rule="replace-on-signal",outcome="delivered"}')).toBe(2);
+    expect(sample(text, 'homeostat_events_ingested_total', '{origin="external"}')).toBeGreaterThanOrEqual(5);
+    expect(sample(text, 'homeostat_events_ingested_total', '{origin="internal"}')).toBeGreaterThan(0);
+    expect(sample(text, 'homeostat_events_duplicate_total')).toBe(1);
+    expect(sample(text, 'homeostat_events_rejected_total', '{code="E_EVENT_INVALID"}')).toBe(1);
+    expect(sample(text, 'homeostat_log_retention_max_age_seconds')).toBe(7 * 86_400);
+    expect(sample(text, 'homeostat_log_oldest_event_age_seconds')).toBeGreaterThanOrEqual(0);
+    expect(text).toContain('# TYPE homeostat_action_duration_seconds histogram');
+    expect(text).toContain('# TYPE homeostat_workflow_run_duration_seconds histogram');
   });
 });

@@ -10,6 +10,7 @@ import type { Clock } from '../../core/clock.js';
 import { ErrorCode, HomeostatError } from '../../core/errors.js';
 import { DEFAULT_SAFETY } from '../../core/safety/parse.js';
 import { createRails } from '../../core/safety/rails.js';
+import type { EventTracing } from '../../telemetry/event-tracing.js';
 import type { SafetySpec } from '../../core/safety/types.js';
 import { ACTION_FROZEN_TYPE, ACTION_UNFROZEN_TYPE, actionEvent, UNFREEZE_ACTION } from './action-events.js';
 import { createActionMemory } from './memory.js';
@@ -38,6 +39,8 @@ export interface ActionGateDeps {
    * calling `restore` after creation.
    */
   readonly history?: readonly ActionRecord[];
+  /** An `action <name>` span around each decision, under the trigger's span. */
+  readonly tracing?: EventTracing;
 }
 
 export interface ManagedActionGate extends ActionGateAdmin {
@@ -182,6 +185,22 @@ export function createActionGate(deps: ActionGateDeps): ManagedActionGate {
   }
 
   async function submit(request: ActionRequest, perform: Perform): Promise<ActionRecord> {
+    const tracing = deps.tracing;
+    if (tracing === undefined || !tracing.enabled) return decide(request, perform);
+    const attributes = {
+      'homeostat.policy': request.policy,
+      'homeostat.action': request.action,
+      'homeostat.resource': request.resource,
+    };
+    return tracing.inSpan(`action ${request.action}`, tracing.parentFor(request.cause), attributes, async (span) => {
+      const record = await decide(request, perform);
+      span.setAttributes({ 'homeostat.action_id': record.id, 'homeostat.outcome': record.outcome });
+      if (record.rail !== undefined) span.setAttribute('homeostat.rail', record.rail);
+      return record;
+    });
+  }
+
+  async function decide(request: ActionRequest, perform: Perform): Promise<ActionRecord> {
     if (closed) throw new HomeostatError(ErrorCode.CLOSED, 'the action gate is closed (shutting down)');
     if (request.key !== undefined) {
       const seen = memory.byKey(request.key);
