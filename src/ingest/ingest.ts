@@ -79,9 +79,29 @@ export interface IngestorDeps {
 
 const BACKPRESSURE_RETRY_MS = 1_000;
 
+/**
+ * The correlation ids of recent events Homeostat derived from others, so that a whole causal
+ * chain shares its root's correlation id: an internal event with a `causationid` and no
+ * `correlationid` gets its cause's correlation id, or the cause's id when the cause is a root.
+ */
+class Correlations {
+  private readonly map = new Map<string, string>();
+  constructor(private readonly max: number) {}
+  apply(ev: CloudEvent): CloudEvent {
+    const cause = typeof ev.causationid === 'string' ? ev.causationid : undefined;
+    if (cause === undefined) return ev;
+    const own = typeof ev.correlationid === 'string' ? ev.correlationid : undefined;
+    const correlation = own ?? this.map.get(cause) ?? cause;
+    this.map.set(ev.id, correlation);
+    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value!);
+    return own === undefined ? { ...ev, correlationid: correlation } : ev;
+  }
+}
+
 export function createIngestor({ log, schemas, limits, tracing = disabledTracing }: IngestorDeps): Ingestor {
   let pending = 0;
   const stats: IngestStats = { accepted: { external: 0, internal: 0 }, duplicates: 0, rejected: new Map() };
+  const correlations = new Correlations(50_000);
 
   function screen(
     entry: unknown,
@@ -142,8 +162,11 @@ export function createIngestor({ log, schemas, limits, tracing = disabledTracing
         const outcome = screen(entries[i], i, batch ? `/${i}` : '', texts?.[i], skipSize, external);
         if (Array.isArray(outcome)) {
           if (outcome.length > 0) warnings[i] = outcome;
-          valid.push(entries[i] as CloudEvent);
-          validTexts?.push(texts![i]!);
+          // A client's correlation is theirs; Homeostat's own events join their cause's chain.
+          const ev = entries[i] as CloudEvent;
+          const joined = external ? ev : correlations.apply(ev);
+          valid.push(joined);
+          validTexts?.push(joined === ev ? texts![i]! : JSON.stringify(joined));
           validIndex.push(i);
         } else {
           results[i] = outcome;

@@ -62,8 +62,15 @@ export function runCli(args: readonly string[], opts: { input?: string; env?: Re
 }
 
 /** Starts `homeostat up --port 0` with extra flags and waits for its serving line. */
-export function startServer(dataDir: string, extra: readonly string[] = []): Promise<RunningServer> {
-  const child = spawnCli(['up', '--port', '0', '--data-dir', dataDir, ...extra], { HOMEOSTAT_LOG_LEVEL: 'warn' });
+export function startServer(
+  dataDir: string,
+  extra: readonly string[] = [],
+  env: Record<string, string> = {},
+): Promise<RunningServer & { readonly stderr: () => string }> {
+  const child = spawnCli(['up', '--port', '0', '--data-dir', dataDir, ...extra], {
+    HOMEOSTAT_LOG_LEVEL: 'warn',
+    ...env,
+  });
   return new Promise((resolve, reject) => {
     let stdout = '';
     let stderr = '';
@@ -83,7 +90,8 @@ export function startServer(dataDir: string, extra: readonly string[] = []): Pro
       if (!m) return;
       clearTimeout(timer);
       child.removeAllListeners('exit');
-      resolve({ url: m[1]!, dataDir: m[2]!, process: child, stop: () => stopProcess(child) });
+      const output = () => stderr;
+      resolve({ url: m[1]!, dataDir: m[2]!, process: child, stop: () => stopProcess(child), stderr: output });
     });
   });
 }
