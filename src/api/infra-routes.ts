@@ -3,8 +3,9 @@ import type { FastifyInstance } from 'fastify';
 import { ErrorCode, HomeostatError } from '../core/errors.js';
 import { ResourceKind } from '../core/infra/types.js';
 import type { PlanChange } from '../core/infra/plan.js';
+import type { Resource } from '../core/infra/types.js';
 import type { InfraService } from '../engine/infra/service.js';
-import type { Query } from './params.js';
+import { intParam, type Query } from './params.js';
 
 const KINDS = Object.values(ResourceKind) as string[];
 
@@ -86,8 +87,7 @@ export function registerInfraRoutes(app: FastifyInstance, infra: InfraService): 
   app.get('/v1/resources', { config: { scope: 'read' } }, async (req) => {
     const q = req.query as Query;
     const kind = typeof q.kind === 'string' ? kindParam(q.kind) : undefined;
-    const resources = await infra.resources();
-    return { resources: kind ? resources.filter((r) => r.kind === kind) : resources };
+    return listResources(await infra.resources(), { ...resourceFilter(q), ...(kind ? { kind } : {}) });
   });
 
   app.patch<{ Params: { kind: string; name: string } }>(
@@ -115,4 +115,105 @@ function notFound(name: string): HomeostatError {
     ErrorCode.NOT_FOUND,
     `no stack named '${name}'; list them with \`homeostat get stacks\` or GET /v1/stacks`,
   );
+}
+
+/** Filters and paging of GET /v1/resources; without `limit` and `after` every match is returned. */
+export interface ResourceFilter {
+  readonly kind?: ResourceKind;
+  /** The instance group: an InstanceGroup itself, its Instances, the LoadBalancers routing to it. */
+  readonly group?: string;
+  /** An Instance phase (starting, running, stopping, stopped, crashed), or healthy / unhealthy. */
+  readonly state?: string;
+  /** A substring of the name, case-insensitive. */
+  readonly q?: string;
+  readonly limit?: number;
+  /** The `next` of the previous page: `<kind>/<name>` of its last resource. */
+  readonly after?: string;
+}
+
+const STATES = ['starting', 'running', 'stopping', 'stopped', 'crashed', 'healthy', 'unhealthy'];
+const DEFAULT_PAGE = 100;
+
+function text(q: Query, name: string): string | undefined {
+  const v = q[name];
+  const s = Array.isArray(v) ? v[v.length - 1] : v;
+  return s === undefined || s === '' ? undefined : s;
+}
+
+/** Reads group, state, q, limit and after from the query string (kind is read by the route). */
+export function resourceFilter(q: Query): ResourceFilter {
+  const state = text(q, 'state')?.toLowerCase();
+  if (state !== undefined && !STATES.includes(state)) {
+    throw new HomeostatError(ErrorCode.INVALID, `unknown state '${state}'; use one of ${STATES.join(', ')}`, {
+      problems: [{ pointer: '?state', message: `one of ${STATES.join(', ')}` }],
+    });
+  }
+  const after = text(q, 'after');
+  if (after !== undefined && !/^[a-z]+\/./.test(after)) {
+    throw new HomeostatError(ErrorCode.INVALID, `'after' is the 'next' of the previous page, e.g. instance/web-42`, {
+      problems: [{ pointer: '?after', message: 'the next cursor of the previous page' }],
+    });
+  }
+  const filter: Record<string, unknown> = {
+    group: text(q, 'group'),
+    state,
+    q: text(q, 'q')?.toLowerCase(),
+    limit: intParam(q, 'limit', 1, 1000),
+    after,
+  };
+  return Object.fromEntries(Object.entries(filter).filter(([, v]) => v !== undefined)) as ResourceFilter;
+}
+
+function groupOfResource(r: Resource): string | undefined {
+  if (r.kind === 'InstanceGroup') return r.name;
+  if (r.kind === 'Instance')
+    return (r.status as { group?: string } | undefined)?.group ?? (r.spec as { group?: string }).group;
+  if (r.kind === 'LoadBalancer') return (r.spec as { targetGroup?: string }).targetGroup;
+  return undefined;
+}
+
+function inState(r: Resource, state: string): boolean {
+  if (r.kind !== 'Instance') return false;
+  const s = r.status as { phase?: string; healthy?: boolean } | undefined;
+  if (state === 'healthy') return s?.healthy === true;
+  if (state === 'unhealthy') return s?.healthy !== true && s?.phase === 'running';
+  return s?.phase === state;
+}
+
+const collator = new Intl.Collator('en', { numeric: true });
+const kindRank = (kind: string): number => KINDS.findIndex((k) => k.toLowerCase() === kind.toLowerCase());
+
+/** Kind (in ResourceKind order), then name with numbers in numeric order (web-2 before web-10). */
+function compareKey(a: { kind: string; name: string }, b: { kind: string; name: string }): number {
+  return kindRank(a.kind) - kindRank(b.kind) || collator.compare(a.name, b.name);
+}
+
+/** Applies a filter; pages (sorted by kind, then name) when `limit` or `after` is given. */
+export function listResources(
+  all: readonly Resource[],
+  f: ResourceFilter,
+): { resources: Resource[]; total: number; next: string | null } {
+  const q = f.q;
+  const matching = all.filter(
+    (r) =>
+      (f.kind === undefined || r.kind === f.kind) &&
+      (f.group === undefined || groupOfResource(r) === f.group) &&
+      (f.state === undefined || inState(r, f.state)) &&
+      (q === undefined || r.name.toLowerCase().includes(q)),
+  );
+  if (f.limit === undefined && f.after === undefined)
+    return { resources: matching, total: matching.length, next: null };
+  const sorted = [...matching].sort(compareKey);
+  let start = 0;
+  if (f.after !== undefined) {
+    const slash = f.after.indexOf('/');
+    const cursor = { kind: f.after.slice(0, slash), name: f.after.slice(slash + 1) };
+    start = sorted.findIndex((r) => compareKey(r, cursor) > 0);
+    if (start < 0) start = sorted.length;
+  }
+  const limit = f.limit ?? DEFAULT_PAGE;
+  const page = sorted.slice(start, start + limit);
+  const last = page[page.length - 1];
+  const next = last && start + limit < sorted.length ? `${last.kind.toLowerCase()}/${last.name}` : null;
+  return { resources: page, total: matching.length, next };
 }

@@ -23,6 +23,8 @@ import { registerInfraRoutes } from './infra-routes.js';
 import { registerPolicyRoutes } from './policy-routes.js';
 import { registerIncidentRoutes } from './incident-routes.js';
 import type { Incidents } from '../engine/incidents.js';
+import type { WhyService } from '../engine/why/service.js';
+import { registerWhyRoutes } from './why-routes.js';
 import type { PolicyService } from '../engine/policies/service.js';
 import { registerOperationsRoutes } from './operations-routes.js';
 import { registerRuleRoutes } from './rules-routes.js';
@@ -30,6 +32,9 @@ import { registerSchemaRoutes } from './schemas-routes.js';
 import { registerTokenRoutes } from './tokens-routes.js';
 import { registerTraceRoutes } from './trace-routes.js';
 import { registerWorkflowRoutes } from './workflow-routes.js';
+import { registerDashboardRoutes } from './dashboard-routes.js';
+import { registerSeriesRoutes } from './series-routes.js';
+import type { LagSampler } from '../engine/series.js';
 import { registerApprovalRoutes } from './approval-routes.js';
 import type { WorkflowService } from '../engine/workflow/service.js';
 import type { Approvals } from '../engine/automation/types.js';
@@ -70,6 +75,12 @@ export interface ApiDeps {
   readonly compliance?: ComplianceReader;
   /** Incidents kept by HealingPolicies (/v1/incidents); those routes exist only when set. */
   readonly incidents?: Incidents;
+  /** Causal explanations (/v1/why/{id}, /v1/why-not); those routes exist only when set. */
+  readonly why?: WhyService;
+  /** Consumer-lag samples for GET /v1/series (the route always exists; `lag` is empty without them). */
+  readonly lagSampler?: LagSampler;
+  /** Serve the dashboard's assets at / and /ui/ (docs/DASHBOARD.md). Default true. */
+  readonly dashboard?: boolean;
 }
 
 declare module 'fastify' {
@@ -149,5 +160,8 @@ export function createApiServer(deps: ApiDeps): FastifyInstance {
   if (deps.policies) registerPolicyRoutes(app, deps.policies);
   if (deps.compliance) registerComplianceRoutes(app, deps.compliance);
   if (deps.incidents) registerIncidentRoutes(app, deps.incidents);
+  if (deps.why) registerWhyRoutes(app, deps.why);
+  registerSeriesRoutes(app, { log: deps.log, clock: deps.clock, ...(deps.lagSampler ? { lag: deps.lagSampler } : {}) });
+  if (deps.dashboard !== false) registerDashboardRoutes(app);
   return app;
 }

@@ -1,8 +1,8 @@
-/** @module `homeostat incidents` and `homeostat incident <id>`: incidents kept by HealingPolicies, their timelines, resolving them. */
+/** @module `homeostat incidents` and `homeostat incident <id>`: incidents kept by HealingPolicies, their timelines, acknowledging and resolving them. */
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { type ClientFlags, clientFrom, examples, parseIntFlag, withClientOptions } from './options.js';
-import { note, out, printJson, printTable } from './output.js';
+import { note, out, printJson, printTable, usageError } from './output.js';
 
 /** An incident as the API sends it (docs/API.md, "Incidents"). */
 interface IncidentWire {
@@ -14,6 +14,8 @@ interface IncidentWire {
   readonly group?: string;
   readonly policy: string;
   readonly openedAt: string;
+  readonly acknowledgedAt?: string;
+  readonly acknowledgedBy?: string;
   readonly resolvedAt?: string;
   readonly resolvedBy?: string;
   readonly details: Record<string, unknown>;
@@ -29,6 +31,7 @@ interface ListFlags extends ClientFlags {
 
 interface ShowFlags extends ClientFlags {
   readonly resolve?: boolean;
+  readonly ack?: boolean;
   readonly comment?: string;
 }
 
@@ -55,13 +58,15 @@ export function registerIncidents(program: Command): void {
   const show = program
     .command('incident <id>')
     .description(
-      'one incident with its timeline of events and actions; --resolve closes it (and releases a held group)',
+      'one incident with its timeline of events and actions; --ack says you are on it, --resolve closes it (and releases a held group)',
     )
+    .option('--ack', 'acknowledge the incident: it stays open until resolved; repeating it changes nothing')
     .option('--resolve', 'resolve the incident; for a crash loop this releases the hold on the group')
-    .option('--comment <text>', 'why it is resolved (kept on the timeline)');
+    .option('--comment <text>', 'a note kept on the timeline with --ack or --resolve');
   withClientOptions(show).action(runShow);
   examples(show, [
     'homeostat incident inc-m3x1k2-7f3a',
+    "homeostat incident inc-m3x1k2-7f3a --ack --comment 'looking at it'",
     "homeostat incident inc-m3x1k2-7f3a --resolve --comment 'bad release rolled back'",
   ]);
 }
@@ -81,7 +86,7 @@ async function runList(flags: ListFlags): Promise<void> {
     body.incidents.map((i) => [
       i.id,
       i.severity,
-      i.status,
+      i.acknowledgedAt !== undefined && i.status === 'open' ? 'open (acked)' : i.status,
       i.group ?? i.resource,
       i.openedAt,
       i.resolvedAt ?? '-',
@@ -91,12 +96,18 @@ async function runList(flags: ListFlags): Promise<void> {
 }
 
 async function runShow(id: string, flags: ShowFlags): Promise<void> {
+  if (flags.ack && flags.resolve) throw usageError('give one of --ack or --resolve, not both');
+  if (flags.comment !== undefined && !flags.ack && !flags.resolve) {
+    throw usageError('--comment goes with --ack or --resolve');
+  }
   const client = clientFrom(flags);
-  const res = flags.resolve
-    ? await client.request<IncidentWire>('POST', `${path(id)}/resolve`, {
-        body: { by: whoami(), ...(flags.comment === undefined ? {} : { comment: flags.comment }) },
-      })
-    : await client.request<IncidentWire>('GET', path(id));
+  const decision = flags.ack ? 'acknowledge' : flags.resolve ? 'resolve' : undefined;
+  const res =
+    decision === undefined
+      ? await client.request<IncidentWire>('GET', path(id))
+      : await client.request<IncidentWire>('POST', `${path(id)}/${decision}`, {
+          body: { by: whoami(), ...(flags.comment === undefined ? {} : { comment: flags.comment }) },
+        });
   if (flags.json) return printJson(res.body);
   for (const line of formatIncident(res.body)) out(line);
 }
@@ -115,6 +126,7 @@ export function formatIncident(i: IncidentWire): string[] {
     `  resource: ${i.resource}   policy: ${i.policy}`,
     `  opened:   ${i.openedAt}${i.resolvedAt ? `   resolved: ${i.resolvedAt} by ${i.resolvedBy ?? '?'}` : ''}`,
   ];
+  if (i.acknowledgedAt) lines.push(`  acknowledged: ${i.acknowledgedAt} by ${i.acknowledgedBy ?? '?'}`);
   const figures = FIGURES.filter(([k]) => typeof i.details[k] === 'number').map(
     ([k, label]) => `${label} ${String(i.details[k])} ms`,
   );

@@ -12,6 +12,7 @@ import { registerEmit } from './emit.js';
 import { registerEvents } from './events.js';
 import { registerGet } from './get.js';
 import { registerIncidents } from './incidents.js';
+import { registerWhy } from './why.js';
 import { registerOperations } from './operations.js';
 import { examples } from './options.js';
 import { ExitCode, exitCodeFor, formatError, note } from './output.js';
@@ -20,6 +21,7 @@ import { registerSchemas } from './schemas.js';
 import { registerStacks } from './stacks.js';
 import { registerTail } from './tail.js';
 import { registerTokens } from './tokens.js';
+import { registerTop } from './top.js';
 import { registerUp } from './up.js';
 import { registerWorkflowCommands } from './workflows.js';
 
@@ -67,6 +69,8 @@ export function buildProgram(): Command {
   registerCost(program);
   registerActions(program);
   registerIncidents(program);
+  registerWhy(program);
+  registerTop(program);
   registerDemo(program);
   examples(program, [
     'homeostat up --data-dir ./data',

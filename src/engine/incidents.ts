@@ -1,8 +1,9 @@
 /**
  * @module The incidents service: opens, updates and resolves incident records (core/healing) in an
  * IncidentStore, one write at a time per incident, publishes `homeostat.incident.opened`,
- * `.escalated` and `.resolved` events, and tells listeners when an incident is resolved (a
- * HealingPolicy then releases the group it held).
+ * `.escalated`, `.acknowledged` and `.resolved` events, and tells listeners when an incident is
+ * resolved (a HealingPolicy then releases the group it held). Acknowledging keeps an incident open
+ * (it says someone is on it): `details.acknowledgedAt` / `acknowledgedBy` record who and when.
  */
 import type { Clock } from '../core/clock.js';
 import { ErrorCode, HomeostatError } from '../core/errors.js';
@@ -10,6 +11,7 @@ import type { CloudEvent } from '../core/event.js';
 import {
   appendTimeline,
   escalate,
+  withDetails,
   newIncidentId,
   type OpenIncidentInput,
   openIncident,
@@ -45,6 +47,20 @@ export interface ResolveInput {
   readonly cause?: string;
 }
 
+export interface AcknowledgeInput {
+  /** Who acknowledges: `api`, `cli:alice`. */
+  readonly by: string;
+  readonly comment?: string;
+  readonly cause?: string;
+}
+
+/** When and by whom an incident was acknowledged (kept in `details`), if it was. */
+export function acknowledgement(incident: Incident): { readonly at: number; readonly by: string } | undefined {
+  const at = incident.details.acknowledgedAt;
+  const by = incident.details.acknowledgedBy;
+  return typeof at === 'number' ? { at, by: typeof by === 'string' ? by : 'unknown' } : undefined;
+}
+
 export interface Incidents {
   open(input: OpenInput): Promise<Incident>;
   /** Applies `change` to the stored incident and stores the result. E_NOT_FOUND for an unknown id. */
@@ -52,6 +68,12 @@ export interface Incidents {
   append(id: string, entries: readonly TimelineEntry[]): Promise<Incident>;
   /** Raises the severity (never lowers it) with a timeline entry saying why; publishes `.escalated`. */
   escalate(id: string, severity: IncidentSeverity, entry: TimelineEntry, cause?: string): Promise<Incident>;
+  /**
+   * Records that someone is handling an open incident (a timeline note and `details.acknowledgedAt`
+   * / `acknowledgedBy`); it stays open until resolved. A second acknowledge changes nothing and
+   * returns the incident as it is. E_NOT_FOUND for an unknown id, E_CONFLICT when it is resolved.
+   */
+  acknowledge(id: string, input: AcknowledgeInput): Promise<Incident>;
   /**
    * Resolves an open incident, then awaits every resolve listener. E_NOT_FOUND for an unknown id,
    * E_CONFLICT when it is already resolved.
@@ -128,6 +150,25 @@ export function createIncidents(o: IncidentsOptions): Incidents {
         return e;
       });
       if (raised) emit(next, 'escalated', `escalated.${severity}`, cause);
+      return next;
+    },
+    async acknowledge(id, input) {
+      let changed = false;
+      const next = await update(id, (i) => {
+        if (i.status === 'resolved') {
+          throw new HomeostatError(
+            ErrorCode.CONFLICT,
+            `incident ${i.id} was resolved at ${new Date(i.resolvedAt ?? 0).toISOString()} by ${i.resolvedBy ?? 'unknown'}; only open incidents can be acknowledged`,
+          );
+        }
+        if (acknowledgement(i) !== undefined) return i;
+        changed = true;
+        const at = o.clock.now();
+        const who = input.comment ? `${input.by}: ${input.comment}` : input.by;
+        const acked = withDetails(i, { acknowledgedAt: at, acknowledgedBy: input.by });
+        return appendTimeline(acked, [{ at, kind: 'note', summary: `acknowledged by ${who}` }]);
+      });
+      if (changed) emit(next, 'acknowledged', 'acknowledged', input.cause);
       return next;
     },
     async resolve(id, input) {

@@ -9,6 +9,8 @@
  * - `list` is newest first (by `openedAt`, then id), optionally of one status, at most `limit`
  *   (default 100).
  * - `findOpen` returns the open incident of a policy about a resource, if any (at most one is open).
+ *   An acknowledged incident is still open (the acknowledgement is in `details.acknowledgedAt` and
+ *   `details.acknowledgedBy`), so it is listed and found as open until it is resolved.
  * - Errors: E_BACKEND when the backend fails.
  */
 import type { Incident, IncidentStatus } from '../core/healing/types.js';

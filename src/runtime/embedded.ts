@@ -9,6 +9,7 @@ import { createEngine } from '../engine/engine.js';
 import { createInfraService } from '../engine/infra/service.js';
 import { createOperations } from '../engine/operations.js';
 import { createRuleService, ruleValidationContext } from '../engine/rule-service.js';
+import { createWhyService } from '../engine/why/service.js';
 import { createIngestor } from '../ingest/ingest.js';
 import { createSchemaRegistry } from '../ingest/schema-registry.js';
 import { createSqliteEventLog } from '../log/sqlite/event-log.js';
@@ -32,6 +33,7 @@ import { createRuntimeMetrics } from './metrics.js';
 import { activityLogger, followActivity } from './activity.js';
 import { createLogger } from './logger.js';
 import { startTracing } from './tracing.js';
+import { createLagSampler } from '../engine/series.js';
 import type { ResolvedConfig } from './config.js';
 
 export interface EmbeddedHomeostat {
@@ -188,6 +190,13 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
   const activity = followActivity(log, [activityLogger(logger), metrics.observe], (err) =>
     logger.error({ err }, 'activity follower error'),
   );
+  // Consumer lag for the dashboard's plot (GET /v1/series): sampled, since it is not on the log.
+  const lagSampler = createLagSampler({
+    log,
+    clock,
+    positions: () => ({ router: engine.router.position }),
+    onError: (err) => logger.debug({ err }, 'lag sample failed'),
+  });
   const app = createApiServer({
     log,
     ingestor,
@@ -203,8 +212,17 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
     policies: policies.service,
     compliance: policies.compliance,
     incidents: policies.incidents,
+    why: createWhyService({
+      log,
+      deliveries: engine.admin,
+      rules,
+      workflows: automation.workflows,
+      incidents: policies.incidents,
+      actions: automation.gate,
+    }),
     cost: policies.finops,
     metrics,
+    lagSampler,
     clock,
     logger,
     authRequired: config.authRequired,
@@ -261,6 +279,7 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
   const url = formatUrl(config.server.host, port);
   state = 'ready';
   scrapes.start();
+  lagSampler.start();
   logger.info({ url, dataDir: config.dataDir, auth: config.authRequired }, 'homeostat ready');
 
   return {
@@ -270,6 +289,7 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
       if (state === 'closing') return;
       state = 'closing';
       clearInterval(retention);
+      lagSampler.close();
       await app.close();
       await scrapes.close();
       await policies.close();

@@ -1,4 +1,4 @@
-/** @module /v1/incidents over a real incidents service and SQLite store: list, show with timeline, resolve. */
+/** @module /v1/incidents over a real incidents service and SQLite store: list, show with timeline, acknowledge, resolve. */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sendError, toHomeostatError } from '../../src/api/errors.js';
 import { registerIncidentRoutes } from '../../src/api/incident-routes.js';
 import { createManualClock } from '../../src/core/clock.js';
+import type { CloudEvent } from '../../src/core/event.js';
 import type { Incident } from '../../src/core/healing/types.js';
 import { createIncidents, type Incidents } from '../../src/engine/incidents.js';
 import type { SqliteDatabase } from '../../src/store/sqlite/database.js';
@@ -19,12 +20,18 @@ let db: SqliteDatabase;
 let app: FastifyInstance;
 let incidents: Incidents;
 const heard: Incident[] = [];
+const published: CloudEvent[] = [];
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'homeostat-incident-api-'));
   db = openStateDatabase({ path: join(dir, 'state.db'), fsync: 'normal' });
-  incidents = createIncidents({ store: createSqliteIncidentStore(db), clock: createManualClock(T0) });
+  incidents = createIncidents({
+    store: createSqliteIncidentStore(db),
+    clock: createManualClock(T0),
+    publish: async (events) => void published.push(...events),
+  });
   heard.length = 0;
+  published.length = 0;
   incidents.onResolved((i) => void heard.push(i));
   app = Fastify();
   app.setErrorHandler((err, req, reply) => sendError(reply, toHomeostatError(err, req, 1 << 20)));
@@ -100,5 +107,69 @@ describe('/v1/incidents', () => {
     const badBody = await app.inject({ method: 'POST', url: `/v1/incidents/${a.id}/resolve`, payload: { note: 'x' } });
     expect(badBody.statusCode).toBe(400);
     expect(badBody.json().error.problems).toMatchObject([{ pointer: '/note' }]);
+  });
+});
+
+describe('POST /v1/incidents/{id}/acknowledge', () => {
+  it('keeps the incident open, records who and when on it and its timeline, publishes one event, and is idempotent', async () => {
+    const a = await open('acked');
+    const res = await app.inject({
+      method: 'POST',
+      url: `/v1/incidents/${a.id}/acknowledge`,
+      payload: { by: 'cli:alice', comment: 'looking at it' },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({
+      id: a.id,
+      status: 'open',
+      acknowledgedAt: new Date(T0).toISOString(),
+      acknowledgedBy: 'cli:alice',
+    });
+    expect(res.json().timeline.at(-1)).toMatchObject({
+      kind: 'note',
+      summary: 'acknowledged by cli:alice: looking at it',
+    });
+    await new Promise((r) => setImmediate(r));
+    const acks = published.filter((e) => e.type === 'homeostat.incident.acknowledged');
+    expect(acks).toMatchObject([
+      { id: `${a.id}.acknowledged`, source: 'homeostat/incidents', subject: `incident/${a.id}` },
+    ]);
+
+    // Still open: listed as open and found by its policy; a second acknowledge changes nothing.
+    const openList = await app.inject({ method: 'GET', url: '/v1/incidents?status=open' });
+    expect(openList.json().incidents).toMatchObject([{ id: a.id, acknowledgedBy: 'cli:alice' }]);
+    expect((await incidents.findOpen('HealingPolicy/web', 'instancegroup/web'))?.id).toBe(a.id);
+    const again = await app.inject({
+      method: 'POST',
+      url: `/v1/incidents/${a.id}/acknowledge`,
+      payload: { by: 'cli:bob' },
+    });
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toMatchObject({ acknowledgedBy: 'cli:alice' });
+    expect(again.json().timeline).toHaveLength(res.json().timeline.length);
+    await new Promise((r) => setImmediate(r));
+    expect(published.filter((e) => e.type === 'homeostat.incident.acknowledged')).toHaveLength(1);
+
+    // Resolving it afterwards works as before.
+    const resolved = await app.inject({ method: 'POST', url: `/v1/incidents/${a.id}/resolve` });
+    expect(resolved.json()).toMatchObject({ status: 'resolved', acknowledgedBy: 'cli:alice' });
+  });
+
+  it('answers 409 for a resolved incident, 404 for an unknown one and 400 for a bad body', async () => {
+    const a = await open('done');
+    await incidents.resolve(a.id, { by: 'HealingPolicy/web' });
+    const conflict = await app.inject({ method: 'POST', url: `/v1/incidents/${a.id}/acknowledge` });
+    expect(conflict.statusCode).toBe(409);
+    expect(conflict.json().error).toMatchObject({ code: 'E_CONFLICT' });
+    expect(conflict.json().error.message).toContain(`incident ${a.id} was resolved at`);
+    expect(conflict.json().error.message).toContain('only open incidents can be acknowledged');
+    expect((await incidents.get(a.id))?.details.acknowledgedAt).toBeUndefined();
+
+    const missing = await app.inject({ method: 'POST', url: '/v1/incidents/inc-nope/acknowledge' });
+    expect(missing.statusCode).toBe(404);
+    const b = await open('other');
+    const bad = await app.inject({ method: 'POST', url: `/v1/incidents/${b.id}/acknowledge`, payload: { who: 'x' } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.problems).toMatchObject([{ pointer: '/who' }]);
   });
 });
