@@ -16,7 +16,6 @@ import {
   type Context,
   context,
   defaultTextMapGetter,
-  defaultTextMapSetter,
   INVALID_SPAN_CONTEXT,
   ROOT_CONTEXT,
   type Span,
@@ -62,11 +61,11 @@ function contextFromTraceparent(traceparent: string | undefined): Context {
   return propagator.extract(ROOT_CONTEXT, { traceparent }, defaultTextMapGetter);
 }
 
+/** The W3C `traceparent` of a span (version 00), or undefined for an invalid (no-op) span. */
 function traceparentOf(span: Span): string | undefined {
-  if (!trace.isSpanContextValid(span.spanContext())) return undefined;
-  const carrier: Record<string, string> = {};
-  propagator.inject(trace.setSpan(ROOT_CONTEXT, span), carrier, defaultTextMapSetter);
-  return carrier.traceparent;
+  const c = span.spanContext();
+  if (!trace.isSpanContextValid(c)) return undefined;
+  return `00-${c.traceId}-${c.spanId}-${(c.traceFlags & 0xff).toString(16).padStart(2, '0')}`;
 }
 
 /** Remembers the traceparent of recent events by id, oldest forgotten first. */
