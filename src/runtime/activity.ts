@@ -85,7 +85,9 @@ export function activityLogger(logger: Logger): ActivityObserver {
     if (type.startsWith('homeostat.action.')) {
       const outcome = type.slice('homeostat.action.'.length);
       const params = d.params && Object.keys(d.params).length > 0 ? ` ${JSON.stringify(d.params)}` : '';
-      const why = str(d.why) ? `: ${str(d.why)}` : '';
+      // A refusal or failure says why; anything else, the decision's reason.
+      const because = str(d.why) ?? str(d.reason);
+      const why = because ? `: ${because}` : '';
       const line = `${str(d.policy)} ${str(d.action)} ${str(d.resource)}${params} ${outcome}${why}`;
       const bad = outcome === 'failed' || outcome === 'refused' || outcome === 'frozen';
       const fields = { ...ids, actionId: d.id, policy: d.policy, action: d.action, outcome, rail: d.rail };
