@@ -18,10 +18,10 @@ module.exports = {
     },
     {
       name: 'only-runtime-picks-backends',
-      comment: 'concrete backends (log/sqlite, store/sqlite) are wired in runtime/ only',
+      comment: 'concrete backends (log/sqlite, log/nats, store/sqlite, store/postgres) are wired in runtime/ only',
       severity: 'error',
       from: { path: '^src/', pathNot: '^src/(runtime|log|store)/' },
-      to: { path: '^src/(log|store)/sqlite/' },
+      to: { path: '^src/(log|store)/(sqlite|nats|postgres)/' },
     },
     {
       name: 'actions-depend-on-core-and-ports',

