@@ -70,12 +70,15 @@ export function parseScopes(raw: string): Scope[] {
 /** Opens the offline store of `dataDir`, runs `fn`, always closes. */
 async function withStore<T>(dataDir: string, fn: (store: TokenStore) => Promise<T>): Promise<T> {
   // Loaded lazily so client commands do not pay for the storage dependencies.
-  const { openEmbeddedTokenStore } = await import('../runtime/embedded.js');
-  const { store, close } = openEmbeddedTokenStore(resolve(dataDir));
+  const { openTokenStore } = await import('../runtime/embedded.js');
+  const { loadConfig } = await import('../runtime/config.js');
+  // HOMEOSTAT_STORE_URL (or HOMEOSTAT_CONFIG's store.url) points at a PostgreSQL state instead.
+  const config = loadConfig({ env: process.env, overrides: { dataDir: resolve(dataDir) } });
+  const { store, close } = await openTokenStore(config);
   try {
     return await fn(store);
   } finally {
-    close();
+    await close();
   }
 }
 

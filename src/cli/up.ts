@@ -10,6 +10,8 @@ interface UpFlags {
   readonly dataDir?: string;
   readonly config?: string;
   readonly fsync?: 'normal' | 'always';
+  readonly log?: string;
+  readonly store?: string;
 }
 
 /** Registers `up` on the program. */
@@ -27,11 +29,20 @@ export function registerUp(program: Command): void {
         'always',
       ]),
     )
+    .option(
+      '--log <url>',
+      'the event log: nats://host:4222 for NATS JetStream (env HOMEOSTAT_LOG_URL; default SQLite in the data directory)',
+    )
+    .option(
+      '--store <url>',
+      'the state: postgres://user@host:5432/db for PostgreSQL (env HOMEOSTAT_STORE_URL; default SQLite in the data directory)',
+    )
     .action((flags: UpFlags) => runUp(flags));
   examples(cmd, [
     'homeostat up',
     'homeostat up --port 0 --data-dir /tmp/hs',
     'homeostat up --config examples/homeostat.yaml --fsync always',
+    'homeostat up --log nats://127.0.0.1:4222 --store postgres://postgres@127.0.0.1:5432/homeostat',
   ]);
 }
 
@@ -40,7 +51,8 @@ function overridesFrom(flags: UpFlags): HomeostatConfig {
   const port = parseIntFlag('--port', flags.port, 0, 65535);
   if (flags.host !== undefined || port !== undefined) cfg.server = { host: flags.host, port };
   if (flags.dataDir !== undefined) cfg.dataDir = flags.dataDir;
-  if (flags.fsync !== undefined) cfg.log = { fsync: flags.fsync };
+  if (flags.fsync !== undefined || flags.log !== undefined) cfg.log = { fsync: flags.fsync, url: flags.log };
+  if (flags.store !== undefined) cfg.store = { url: flags.store };
   return cfg;
 }
 
@@ -51,6 +63,9 @@ async function runUp(flags: UpFlags): Promise<void> {
   const config = loadConfig({ file: flags.config, env: process.env, overrides: overridesFrom(flags) });
   const server = await startEmbedded(config);
   out(`homeostat: serving ${server.url} (data: ${server.config.dataDir})`);
+  if (config.log.url !== undefined || config.store.url !== undefined) {
+    note(`homeostat: log ${server.backends.log}; state ${server.backends.store}`);
+  }
   await waitForSignal();
   await server.close();
   process.exitCode = ExitCode.ok;

@@ -8,7 +8,9 @@ import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import type { CloudEvent } from '../core/event.js';
 import type { TargetSpec } from '../core/rules/types.js';
-import type { ApprovalService } from '../engine/approvals.js';
+import { type ApprovalService, createApprovals } from '../engine/approvals.js';
+import { createWorkflowService } from '../engine/workflow/service.js';
+import type { StateStores } from './backends.js';
 import { createInfraActionTargets } from '../engine/automation/actions.js';
 import { createActionGate, type ManagedActionGate } from '../engine/automation/gate.js';
 import { DEFAULT_HISTORY_MS, loadActionHistory } from '../engine/automation/history.js';
@@ -28,14 +30,9 @@ import type { EventLog } from '../ports/event-log.js';
 import type { EventTracing } from '../telemetry/event-tracing.js';
 import type { Provider } from '../ports/provider.js';
 import type { Target, TargetRegistry } from '../ports/target.js';
-import { createSqliteCostLedger } from '../store/sqlite/cost-ledger.js';
-import type { SqliteDatabase } from '../store/sqlite/database.js';
-import { createSqliteIncidentStore } from '../store/sqlite/incident-store.js';
-import { createSqlitePolicyStore } from '../store/sqlite/rule-store.js';
-import { createSqliteApprovals, createSqliteWorkflowService } from './workflows.js';
 
 export interface AutomationDeps {
-  readonly db: SqliteDatabase;
+  readonly stores: Pick<StateStores, 'approvals' | 'workflows' | 'incidents' | 'costLedger' | 'policies'>;
   readonly log: EventLog;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -109,7 +106,7 @@ function notifier(targets: () => TargetRegistry, clock: Clock) {
 /** Step one: approvals, the gate (its rails restored from the log), workflows and the actions. */
 export async function createAutomation(d: AutomationDeps): Promise<Automation> {
   const onError = (what: string) => (err: unknown) => d.logger.error({ err }, what);
-  const approvals = createSqliteApprovals({ db: d.db, clock: d.clock, onError: onError('approvals') });
+  const approvals = createApprovals({ store: d.stores.approvals, clock: d.clock, onError: onError('approvals') });
   const control = (): InfraControl => d.infra().control;
   const gate = createActionGate({
     clock: d.clock,
@@ -120,8 +117,8 @@ export async function createAutomation(d: AutomationDeps): Promise<Automation> {
     performRequest: (request, id) => performInfraAction(control(), request, id),
     tracing: d.tracing,
   });
-  const workflows = createSqliteWorkflowService({
-    db: d.db,
+  const workflows = createWorkflowService({
+    store: d.stores.workflows,
     log: d.log,
     targets: d.targets,
     approvals,
@@ -144,7 +141,7 @@ export async function createAutomation(d: AutomationDeps): Promise<Automation> {
     targets,
     createPolicies(rules, providers) {
       const incidents = createIncidents({
-        store: createSqliteIncidentStore(d.db),
+        store: d.stores.incidents,
         clock: d.clock,
         publish: d.publish,
         onError: onError('incidents'),
@@ -157,14 +154,14 @@ export async function createAutomation(d: AutomationDeps): Promise<Automation> {
       const finops = createFinOps({
         log: d.log,
         clock: d.clock,
-        ledger: createSqliteCostLedger(d.db, d.clock),
+        ledger: d.stores.costLedger,
         publish: d.publish,
         infra: control(),
         instanceTypes: Object.fromEntries([...providers].map(([name, p]) => [name, p.instanceTypes])),
         onError: onError('cost tracking'),
       });
       const service = createPolicyService({
-        store: createSqlitePolicyStore(d.db, d.clock),
+        store: d.stores.policies,
         kinds: [scalingPolicyKind, healing, compliance.kind, ...finops.kinds],
         rules,
         context: {

@@ -24,12 +24,18 @@ export interface HomeostatConfig {
   server?: { host?: string; port?: number };
   dataDir?: string;
   log?: {
+    /** Where the log lives: unset for SQLite in the data directory, or `nats://host:4222` (JetStream). */
+    url?: string;
+    /** With a NATS log: `name` names its stream (`HOMEOSTAT_<name>`), so several installations can share a server. */
+    nats?: { name?: string };
     fsync?: FsyncMode;
     partitions?: number;
     dedupWindow?: string | number;
     dedupMaxKeys?: number;
     retention?: { maxAge?: string | number; maxBytes?: string | number; interval?: string | number };
   };
+  /** Where the state lives: unset for SQLite in the data directory, or `postgres://user@host/db`. */
+  store?: { url?: string; schema?: string };
   ingest?: {
     maxEventSize?: string | number;
     maxRequestSize?: string | number;
@@ -72,6 +78,9 @@ export interface ResolvedConfig {
   readonly server: { readonly host: string; readonly port: number };
   readonly dataDir: string;
   readonly log: {
+    /** undefined: SQLite in the data directory. */
+    readonly url?: string;
+    readonly nats: { readonly name: string };
     readonly fsync: FsyncMode;
     readonly partitions: number;
     readonly dedupWindowMs: number;
@@ -80,6 +89,8 @@ export interface ResolvedConfig {
     readonly maxBytes: number;
     readonly retentionIntervalMs: number;
   };
+  /** undefined url: SQLite in the data directory. */
+  readonly store: { readonly url?: string; readonly schema?: string };
   readonly ingest: {
     readonly maxEventBytes: number;
     readonly maxRequestBytes: number;
@@ -124,6 +135,12 @@ const CONFIG_SCHEMA = {
       type: 'object',
       additionalProperties: false,
       properties: {
+        url: { type: 'string', pattern: '^nats://' },
+        nats: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { name: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } },
+        },
         fsync: { enum: ['normal', 'always'] },
         partitions: { type: 'integer', minimum: 1, maximum: 4096 },
         dedupWindow: unit,
@@ -133,6 +150,14 @@ const CONFIG_SCHEMA = {
           additionalProperties: false,
           properties: { maxAge: unit, maxBytes: unit, interval: unit },
         },
+      },
+    },
+    store: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        url: { type: 'string', pattern: '^postgres(ql)?://' },
+        schema: { type: 'string', pattern: '^[a-z_][a-z0-9_]{0,62}$' },
       },
     },
     ingest: {
@@ -249,7 +274,12 @@ export function configFromEnv(env: NodeJS.ProcessEnv): HomeostatConfig {
     if (env.HOMEOSTAT_PORT) cfg.server.port = toPort(env.HOMEOSTAT_PORT, 'HOMEOSTAT_PORT');
   }
   if (env.HOMEOSTAT_DATA_DIR) cfg.dataDir = env.HOMEOSTAT_DATA_DIR;
-  if (env.HOMEOSTAT_FSYNC) cfg.log = { fsync: env.HOMEOSTAT_FSYNC as FsyncMode };
+  if (env.HOMEOSTAT_FSYNC || env.HOMEOSTAT_LOG_URL) {
+    cfg.log = {};
+    if (env.HOMEOSTAT_FSYNC) cfg.log.fsync = env.HOMEOSTAT_FSYNC as FsyncMode;
+    if (env.HOMEOSTAT_LOG_URL) cfg.log.url = env.HOMEOSTAT_LOG_URL;
+  }
+  if (env.HOMEOSTAT_STORE_URL) cfg.store = { url: env.HOMEOSTAT_STORE_URL };
   if (env.HOMEOSTAT_LOG_LEVEL || env.HOMEOSTAT_LOG_FORMAT) {
     cfg.logging = {};
     if (env.HOMEOSTAT_LOG_LEVEL) cfg.logging.level = env.HOMEOSTAT_LOG_LEVEL as 'info';
@@ -321,6 +351,8 @@ export function resolveConfig(cfg: HomeostatConfig, cwd: string): ResolvedConfig
     server: Object.freeze({ host, port: cfg.server?.port ?? 8420 }),
     dataDir: resolve(cwd, cfg.dataDir ?? '.homeostat'),
     log: Object.freeze({
+      ...(cfg.log?.url === undefined ? {} : { url: cfg.log.url }),
+      nats: Object.freeze({ name: cfg.log?.nats?.name ?? 'events' }),
       fsync: cfg.log?.fsync ?? 'normal',
       partitions: cfg.log?.partitions ?? 16,
       dedupWindowMs: parseDuration(cfg.log?.dedupWindow ?? '24h', 'log.dedupWindow'),
@@ -328,6 +360,10 @@ export function resolveConfig(cfg: HomeostatConfig, cwd: string): ResolvedConfig
       maxAgeMs: parseDuration(cfg.log?.retention?.maxAge ?? '7d', 'log.retention.maxAge'),
       maxBytes: parseBytes(cfg.log?.retention?.maxBytes ?? '10GiB', 'log.retention.maxBytes'),
       retentionIntervalMs: parseDuration(cfg.log?.retention?.interval ?? '1m', 'log.retention.interval'),
+    }),
+    store: Object.freeze({
+      ...(cfg.store?.url === undefined ? {} : { url: cfg.store.url }),
+      ...(cfg.store?.schema === undefined ? {} : { schema: cfg.store.schema }),
     }),
     ingest: Object.freeze({
       maxEventBytes: parseBytes(cfg.ingest?.maxEventSize ?? '256KiB', 'ingest.maxEventSize'),

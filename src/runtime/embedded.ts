@@ -12,22 +12,16 @@ import { createRuleService, ruleValidationContext } from '../engine/rule-service
 import { createWhyService } from '../engine/why/service.js';
 import { createIngestor } from '../ingest/ingest.js';
 import { createSchemaRegistry } from '../ingest/schema-registry.js';
-import { createSqliteEventLog } from '../log/sqlite/event-log.js';
 import type { EventLog } from '../ports/event-log.js';
 import type { TargetRegistry } from '../ports/target.js';
 import type { InfraService } from '../engine/infra/service.js';
 import type { TokenStore } from '../ports/token-store.js';
-import { createSqliteDeliveryStore } from '../store/sqlite/delivery-store.js';
 import { createLocalProvider } from '../providers/local/provider.js';
 import { createSimProvider, type SimProvider } from '../providers/sim/provider.js';
 import type { Provider } from '../ports/provider.js';
 import { createPrometheusSources } from '../sources/prometheus/scrape.js';
-import { createSqliteRuleStore, createSqliteStackStore } from '../store/sqlite/rule-store.js';
-import { createSqliteSchemaStore } from '../store/sqlite/schema-store.js';
-import { openStateDatabase } from '../store/sqlite/state.js';
-import { createSqliteTokenStore } from '../store/sqlite/token-store.js';
-import { createSqliteConditionStore } from '../store/sqlite/condition-store.js';
 import { createAutomation } from './automation.js';
+import { DataFiles, openEventLog, openStateStores } from './backends.js';
 import { applyBootstrap } from './bootstrap.js';
 import { createRuntimeMetrics } from './metrics.js';
 import { activityLogger, followActivity } from './activity.js';
@@ -40,6 +34,8 @@ export interface EmbeddedHomeostat {
   /** The base URL the API serves, e.g. http://127.0.0.1:8420. */
   readonly url: string;
   readonly config: ResolvedConfig;
+  /** Where the log and the state are, e.g. `nats nats://127.0.0.1:4222 (stream of 'events')`. */
+  readonly backends: { readonly log: string; readonly store: string };
   close(): Promise<void>;
 }
 
@@ -63,13 +59,18 @@ export interface EmbeddedOptions {
  */
 export const DELIVERY_HISTORY_MS = 7 * 86_400_000;
 
-/** File names inside the data directory. */
-export const DataFiles = { log: 'events.db', state: 'state.db' } as const;
+export { DataFiles };
 
-/** For offline token management against a data directory (server not running). */
-export function openEmbeddedTokenStore(dataDir: string): { store: TokenStore; close(): void } {
-  const db = openStateDatabase({ path: join(dataDir, DataFiles.state), fsync: 'normal' });
-  return { store: createSqliteTokenStore(db), close: () => db.close() };
+/**
+ * For token management while the server is not running: the token store of the configured state
+ * (SQLite in the data directory, or PostgreSQL with `store.url`).
+ */
+export async function openTokenStore(
+  config: ResolvedConfig,
+  clock: Clock = systemClock,
+): Promise<{ store: TokenStore; close(): Promise<void> }> {
+  const stores = await openStateStores(config, clock);
+  return { store: stores.tokens, close: () => stores.close() };
 }
 
 function listenError(cause: unknown, config: ResolvedConfig): HomeostatError {
@@ -90,32 +91,42 @@ function formatUrl(host: string, port: number): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
-/** Starts Homeostat in one process on the embedded backends. */
+/**
+ * Starts Homeostat in one process: on the embedded backends by default (SQLite in the data
+ * directory), or on NATS JetStream and PostgreSQL when `log.url` / `store.url` say so.
+ */
 export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOptions = {}): Promise<EmbeddedHomeostat> {
   const logger = options.logger ?? createLogger(config);
   const clock = options.clock ?? systemClock;
   const tracer = startTracing(config.tracing, logger);
   const { tracing } = tracer;
-  const stateDb = openStateDatabase({ path: join(config.dataDir, DataFiles.state), fsync: config.log.fsync });
-  const tokens = createSqliteTokenStore(stateDb, clock);
+  const stores = await openStateStores(config, clock).catch(async (err: unknown) => {
+    await tracer.close();
+    throw err;
+  });
+  const tokens = stores.tokens;
   if (config.authRequired && (await tokens.count()) === 0) {
-    stateDb.close();
+    await stores.close();
     await tracer.close();
     throw new HomeostatError(
       ErrorCode.CONFIG_INVALID,
       `serving ${config.server.host} requires API tokens and none exist; create one with \`homeostat tokens create --data-dir ${config.dataDir} --name admin --scopes admin\` and start again`,
     );
   }
-  const sqliteLog = await createSqliteEventLog({ path: join(config.dataDir, DataFiles.log), ...config.log, clock });
-  const log = options.decorateLog ? options.decorateLog(sqliteLog) : sqliteLog;
-  const schemas = await createSchemaRegistry(createSqliteSchemaStore(stateDb, clock));
+  const opened = await openEventLog(config, clock).catch(async (err: unknown) => {
+    await stores.close();
+    await tracer.close();
+    throw err;
+  });
+  const log = options.decorateLog ? options.decorateLog(opened.log) : opened.log;
+  const schemas = await createSchemaRegistry(stores.schemas);
   const ingestor = createIngestor({ log, schemas, limits: config.ingest, tracing });
   const publish = async (events: readonly unknown[]) =>
     (await ingestor.ingest({ entries: events, batch: true, bodyBytes: Number.POSITIVE_INFINITY })).results;
   // The infrastructure service and the registry are built below; automation reaches them lazily.
   const late: { infra?: InfraService; registry?: TargetRegistry } = {};
   const automation = await createAutomation({
-    db: stateDb,
+    stores,
     log,
     clock,
     logger,
@@ -132,13 +143,13 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
     extra: automation.targets,
   });
   late.registry = actions;
-  const deliveryStore = createSqliteDeliveryStore(stateDb, clock);
+  const deliveryStore = stores.deliveries;
   const engine = createEngine({
     log,
     store: deliveryStore,
     targets: actions,
     clock,
-    conditionStore: createSqliteConditionStore(stateDb, clock),
+    conditionStore: stores.conditions,
     onError: (err) => logger.error({ err }, 'rules engine error'),
     tracing,
   });
@@ -159,7 +170,7 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
     providers.set('sim', createSimProvider({ seed: config.providers.sim.seed, speed: config.providers.sim.speed }));
   const infra = createInfraService({
     providers,
-    stacks: createSqliteStackStore(stateDb, clock),
+    stacks: stores.stacks,
     publish,
     clock,
     onError: (err) => logger.error({ err }, 'infrastructure error'),
@@ -167,7 +178,7 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
   late.infra = infra;
   const scrapes = createPrometheusSources(config, { publish, clock, logger });
   const rules = createRuleService({
-    store: createSqliteRuleStore(stateDb, clock),
+    store: stores.rules,
     clock,
     context,
     onChange: (name, spec) => {
@@ -270,7 +281,7 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
     await actions.close();
     await activity.close();
     await log.close();
-    stateDb.close();
+    await stores.close();
     await tracer.close();
     throw cause instanceof HomeostatError ? cause : listenError(cause, config);
   }
@@ -280,11 +291,15 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
   state = 'ready';
   scrapes.start();
   lagSampler.start();
-  logger.info({ url, dataDir: config.dataDir, auth: config.authRequired }, 'homeostat ready');
+  logger.info(
+    { url, dataDir: config.dataDir, auth: config.authRequired, log: opened.describe, store: stores.describe },
+    'homeostat ready',
+  );
 
   return {
     url,
     config,
+    backends: { log: opened.describe, store: stores.describe },
     async close() {
       if (state === 'closing') return;
       state = 'closing';
@@ -299,7 +314,7 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
       await actions.close();
       await activity.close();
       await log.close();
-      stateDb.close();
+      await stores.close();
       await tracer.close();
     },
   };

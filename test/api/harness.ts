@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { type HomeostatConfig, loadConfig } from '../../src/runtime/config.js';
-import { type EmbeddedHomeostat, type EmbeddedOptions, startEmbedded } from '../../src/runtime/embedded.js';
+import {
+  type EmbeddedHomeostat,
+  type EmbeddedOptions,
+  openTokenStore,
+  startEmbedded,
+} from '../../src/runtime/embedded.js';
+import { clusterMode, clusterOverrides, dropCluster } from '../cluster/backends.js';
 
 export interface TestServer {
   readonly url: string;
@@ -13,15 +19,26 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
+function testConfig(dir: string, overrides: HomeostatConfig = {}) {
+  // The cluster pass (npm run test:cluster) runs the same tests on NATS JetStream and PostgreSQL.
+  const backends = clusterMode() ? clusterOverrides(dir) : {};
+  return loadConfig({
+    overrides: { server: { port: 0 }, dataDir: dir, logging: { level: 'silent' }, ...backends, ...overrides },
+  });
+}
+
+/** The token store a test server on `dir` will use (SQLite there, or the cluster's PostgreSQL). */
+export function openTestTokenStore(dir: string) {
+  return openTokenStore(testConfig(dir));
+}
+
 export async function startTestServer(
   overrides: HomeostatConfig = {},
   dataDir?: string,
   options: EmbeddedOptions = {},
 ): Promise<TestServer> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'homeostat-api-'));
-  const config = loadConfig({
-    overrides: { server: { port: 0 }, dataDir: dir, logging: { level: 'silent' }, ...overrides },
-  });
+  const config = testConfig(dir, overrides);
   const server = await startEmbedded(config, { logger: pino({ level: 'silent' }), ...options });
   return {
     url: server.url,
@@ -29,7 +46,9 @@ export async function startTestServer(
     server,
     async stop() {
       await server.close();
-      if (dataDir === undefined) rmSync(dir, { recursive: true, force: true });
+      if (dataDir !== undefined) return;
+      rmSync(dir, { recursive: true, force: true });
+      if (clusterMode()) await dropCluster(dir);
     },
   };
 }

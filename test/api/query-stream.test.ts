@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { event, getJson, post, startTestServer, type TestServer } from './harness.js';
+import { clusterMode, clusterRows } from '../cluster/backends.js';
+import { event, getJson, openTestTokenStore, post, startTestServer, type TestServer } from './harness.js';
 
 async function readSse(
   url: string,
@@ -216,15 +217,14 @@ describe('tokens and scopes', () => {
     const { mkdtempSync, rmSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
-    const { openEmbeddedTokenStore } = await import('../../src/runtime/embedded.js');
     const { issueToken } = await import('../../src/auth/tokens.js');
     const dir = mkdtempSync(join(tmpdir(), 'homeostat-auth-'));
-    const { store, close } = openEmbeddedTokenStore(dir);
+    const { store, close } = await openTestTokenStore(dir);
     const admin = issueToken('admin', ['admin'], Date.now());
     const publisher = issueToken('pub', ['publish'], Date.now());
     await store.add(admin.record);
     await store.add(publisher.record);
-    close();
+    await close();
     const s = await startTestServer({ auth: { required: true } }, dir);
     try {
       const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
@@ -243,10 +243,7 @@ describe('tokens and scopes', () => {
       });
       const reader = (await created.json()) as { token: string };
       expect((await getJson(s.url, '/v1/events', bearer(reader.token))).status).toBe(200);
-      const { default: Database } = await import('better-sqlite3');
-      const db = new Database(join(dir, 'state.db'), { readonly: true });
-      const dump = JSON.stringify(db.prepare('SELECT * FROM tokens').all());
-      db.close();
+      const dump = JSON.stringify(await storedTokens(dir));
       // hst_<id>_<secret>: the secret is base64url and may itself contain '_'.
       const secret = (token: string) => token.slice(token.indexOf('_', 4) + 1);
       for (const token of [reader.token, admin.token, publisher.token]) {
@@ -259,3 +256,16 @@ describe('tokens and scopes', () => {
     }
   });
 });
+
+/** The token rows as stored: SQLite in the data directory, or the cluster pass's PostgreSQL schema. */
+async function storedTokens(dir: string): Promise<unknown[]> {
+  if (clusterMode()) return clusterRows(dir, 'tokens');
+  const { join } = await import('node:path');
+  const { default: Database } = await import('better-sqlite3');
+  const db = new Database(join(dir, 'state.db'), { readonly: true });
+  try {
+    return db.prepare('SELECT * FROM tokens').all();
+  } finally {
+    db.close();
+  }
+}

@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueToken } from '../../src/auth/tokens.js';
-import { openEmbeddedTokenStore } from '../../src/runtime/embedded.js';
-import { startTestServer, type TestServer } from './harness.js';
+import { openTestTokenStore, startTestServer, type TestServer } from './harness.js';
 
 interface Reply {
   status: number;
@@ -282,12 +281,12 @@ describe('rules API: persistence and scopes', () => {
 
   it('lets a read token list and test rules but not write them', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'homeostat-rules-auth-'));
-    const { store, close } = openEmbeddedTokenStore(dir);
+    const { store, close } = await openTestTokenStore(dir);
     const reader = issueToken('reader', ['read'], Date.now());
     const admin = issueToken('admin', ['admin'], Date.now());
     await store.add(reader.record);
     await store.add(admin.record);
-    close();
+    await close();
     const server = await startTestServer({ auth: { required: true } }, dir);
     const as = (token: string) => ({ authorization: `Bearer ${token}` });
     try {

@@ -58,6 +58,8 @@ export function followStream(ctx: FollowContext, opts: FollowOptions): AsyncIter
       const stop = (): void => void messages.stop();
       const unregister = ctx.onClose(stop);
       opts.signal?.addEventListener('abort', stop, { once: true });
+      // Aborted or closed while the consumer was being set up: the listeners above came too late.
+      if (opts.signal?.aborted || ctx.isClosed()) stop();
       try {
         for await (const m of messages) {
           if (opts.signal?.aborted || ctx.isClosed()) return;

@@ -1,7 +1,7 @@
 /**
  * @module Range reads over the stream. Each read opens a short-lived ephemeral pull consumer
- * (no acks, memory storage) at a start sequence or time, pulls pages with `no_wait` (the server
- * answers with what it has and ends the pull, so a read never waits for new messages), and deletes
+ * (no acks, memory storage) at a start sequence or time, pulls pages with a short expiry (the
+ * server answers with what it has; a read never waits long for new messages), and deletes
  * the consumer. One partition, or up to eight event types, are filtered by the server through
  * subject filters (a consumer per type); other conditions are checked here. Descending reads scan
  * windows from the top down.
@@ -42,6 +42,10 @@ export interface ScannerContext {
 
 /** Messages a pull asks for when records are filtered here (one page). */
 const FILTERED_PAGE = 256;
+/** How long the server may hold a pull for messages it counted: 250 ms. */
+const PULL_EXPIRES_NS = 250_000_000;
+/** How long a pull that confirms the end of a range waits for anything more: 20 ms. */
+const CONFIRM_EXPIRES_NS = 20_000_000;
 /** Largest window of a descending scan filtered here. */
 const MAX_WINDOW = 8_192;
 /** A server-filtered descending window matching more than this (and 4× the records needed) is narrowed. */
@@ -62,7 +66,7 @@ interface Cursor {
   /** Messages the consumer had to deliver when it was created. */
   readonly pending: number;
   /** Pulls at most `batch` messages; `end` when the server had no more at that moment. */
-  pull(batch: number): Promise<{ msgs: RawMessage[]; end: boolean }>;
+  pull(batch: number, expiresNs: number): Promise<{ msgs: RawMessage[]; end: boolean }>;
   close(): void;
 }
 
@@ -153,7 +157,7 @@ export function createScanner(ctx: ScannerContext): Scanner {
         const status = msg.headers?.code ?? 0;
         if (msg.data.length === 0 && status >= 100) {
           if (status === 100) return; // idle heartbeat
-          // 404 No Messages / 408 Request Timeout end a no_wait pull that found fewer than asked for.
+          // 404 No Messages / 408 Request Timeout end a pull that found fewer than asked for.
           if (status === 404 || status === 408) pull.done(true);
           else pull.fail(new Error(`pull ended with ${status} ${msg.headers?.description ?? ''}`.trim()));
           return;
@@ -166,7 +170,7 @@ export function createScanner(ctx: ScannerContext): Scanner {
     });
     return {
       pending,
-      pull(batch) {
+      pull(batch, expiresNs) {
         return new Promise((resolve, reject) => {
           const msgs: RawMessage[] = [];
           const finish = (): void => {
@@ -193,7 +197,9 @@ export function createScanner(ctx: ScannerContext): Scanner {
           current = pull;
           active.add(pull);
           try {
-            nc.publish(nextSubject, JSON.stringify({ batch, no_wait: true }), { reply: inbox });
+            // The messages asked for are known to exist (the consumer's pending count), so the
+            // server answers at once; `expires` only bounds a pull that finds fewer (408 at expiry).
+            nc.publish(nextSubject, JSON.stringify({ batch, expires: expiresNs }), { reply: inbox });
           } catch (err) {
             pull.fail(err as Error);
           }
@@ -237,13 +243,19 @@ export function createScanner(ctx: ScannerContext): Scanner {
     }
     const cursor = opened ?? (await openCursor({ seq: cursorSeq }, filter));
     try {
+      // The consumer's pending count is only a hint: nats-server 2.9 miscounts some filtered
+      // consumers (both ways). While it says more, pages are asked for with a longer expiry (the
+      // server answers as soon as they are there); once it says none, a short pull confirms the
+      // end, and messages it still brings are taken and confirmed again.
       let remaining = cursor.pending;
-      while (out.length < limit && remaining > 0) {
-        let batch = Math.min(remaining, p.residual ? FILTERED_PAGE : limit - out.length);
+      while (out.length < limit) {
+        const confirming = remaining <= 0;
+        let batch = p.residual ? FILTERED_PAGE : limit - out.length;
+        if (!confirming) batch = Math.min(batch, remaining);
         // Sequences are unique, so [cursorSeq, to) holds at most to - cursorSeq messages.
         if (req.to !== undefined) batch = Math.min(batch, req.to - cursorSeq);
         if (batch <= 0) break;
-        const { msgs, end } = await cursor.pull(batch);
+        const { msgs } = await cursor.pull(batch, confirming ? CONFIRM_EXPIRES_NS : PULL_EXPIRES_NS);
         remaining -= msgs.length;
         for (const m of msgs) {
           if (req.to !== undefined && m.seq >= req.to) return out;
@@ -253,7 +265,10 @@ export function createScanner(ctx: ScannerContext): Scanner {
           out.push(rec);
           if (out.length >= limit) return out;
         }
-        if (end || msgs.length === 0) break;
+        if (msgs.length === 0) {
+          if (confirming) break;
+          remaining = 0; // counted more than there was
+        }
       }
       return out;
     } finally {
@@ -335,7 +350,7 @@ export function createScanner(ctx: ScannerContext): Scanner {
       const cursor = await openCursor({ time }, undefined);
       try {
         if (cursor.pending === 0) return undefined;
-        const { msgs } = await cursor.pull(1);
+        const { msgs } = await cursor.pull(1, PULL_EXPIRES_NS);
         return msgs[0]?.seq;
       } finally {
         cursor.close();
