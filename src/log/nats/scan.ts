@@ -42,6 +42,15 @@ export interface ScannerContext {
 
 /** Messages a pull asks for when records are filtered here (one page). */
 const FILTERED_PAGE = 256;
+/** A pull the server never answered (seen rarely under load); the scan retries it this often. */
+const NO_ANSWER_RETRIES = 2;
+
+class NoAnswer extends Error {
+  constructor(override readonly cause: HomeostatError) {
+    super(cause.message);
+  }
+}
+
 /** How long the server may hold a pull for messages it counted: 250 ms. */
 const PULL_EXPIRES_NS = 250_000_000;
 /** How long a pull that confirms the end of a range waits for anything more: 20 ms. */
@@ -180,7 +189,7 @@ export function createScanner(ctx: ScannerContext): Scanner {
           };
           const timer = setTimeout(() => {
             finish();
-            reject(backend(`reading (no answer within ${timeoutMs} ms)`, new Error('timeout')));
+            reject(new NoAnswer(backend(`reading (no answer within ${timeoutMs} ms)`, new Error('timeout'))));
           }, timeoutMs);
           const pull: Pull = {
             want: batch,
@@ -241,7 +250,22 @@ export function createScanner(ctx: ScannerContext): Scanner {
       opened?.close();
       return out;
     }
-    const cursor = opened ?? (await openCursor({ seq: cursorSeq }, filter));
+    let cursor = opened ?? (await openCursor({ seq: cursorSeq }, filter));
+    let retries = 0;
+    /** A pull that got no answer at all: read on from where it stopped with a new consumer. */
+    const pull = async (batch: number, expiresNs: number): Promise<RawMessage[]> => {
+      for (;;) {
+        try {
+          return (await cursor.pull(batch, expiresNs)).msgs;
+        } catch (err) {
+          if (!(err instanceof NoAnswer)) throw err;
+          if (retries >= NO_ANSWER_RETRIES) throw err.cause;
+          retries++;
+          cursor.close();
+          cursor = await openCursor({ seq: cursorSeq }, filter);
+        }
+      }
+    };
     try {
       // The consumer's pending count is only a hint: nats-server 2.9 miscounts some filtered
       // consumers (both ways). While it says more, pages are asked for with a longer expiry (the
@@ -255,7 +279,7 @@ export function createScanner(ctx: ScannerContext): Scanner {
         // Sequences are unique, so [cursorSeq, to) holds at most to - cursorSeq messages.
         if (req.to !== undefined) batch = Math.min(batch, req.to - cursorSeq);
         if (batch <= 0) break;
-        const { msgs } = await cursor.pull(batch, confirming ? CONFIRM_EXPIRES_NS : PULL_EXPIRES_NS);
+        const msgs = await pull(batch, confirming ? CONFIRM_EXPIRES_NS : PULL_EXPIRES_NS);
         remaining -= msgs.length;
         for (const m of msgs) {
           if (req.to !== undefined && m.seq >= req.to) return out;
@@ -350,7 +374,9 @@ export function createScanner(ctx: ScannerContext): Scanner {
       const cursor = await openCursor({ time }, undefined);
       try {
         if (cursor.pending === 0) return undefined;
-        const { msgs } = await cursor.pull(1, PULL_EXPIRES_NS);
+        const { msgs } = await cursor.pull(1, PULL_EXPIRES_NS).catch((err: unknown) => {
+          throw err instanceof NoAnswer ? err.cause : err;
+        });
         return msgs[0]?.seq;
       } finally {
         cursor.close();
