@@ -42,6 +42,9 @@ import { createSqliteDeliveryStore } from '../store/sqlite/delivery-store.js';
 import { createSqliteIncidentStore } from '../store/sqlite/incident-store.js';
 import { createSqlitePolicyStore, createSqliteRuleStore, createSqliteStackStore } from '../store/sqlite/rule-store.js';
 import { createSqliteSchemaStore } from '../store/sqlite/schema-store.js';
+import { createSqliteLeaseStore } from '../store/sqlite/lease-store.js';
+import { createPostgresLeaseStore } from '../store/postgres/lease-store.js';
+import type { LeaseStore } from '../ports/lease-store.js';
 import { openStateDatabase } from '../store/sqlite/state.js';
 import { createSqliteTokenStore } from '../store/sqlite/token-store.js';
 import { createSqliteWorkflowStore } from '../store/sqlite/workflow-store.js';
@@ -60,6 +63,8 @@ export interface StateStores {
   readonly approvals: ApprovalStore;
   readonly incidents: IncidentStore;
   readonly costLedger: CostLedger;
+  /** Leases with fencing tokens: what the nodes of a cluster coordinate through. */
+  readonly leases: LeaseStore;
   /** `sqlite <path>` or `postgres <host/db>`: for the start-up line. */
   readonly describe: string;
   close(): Promise<void>;
@@ -86,6 +91,7 @@ export async function openStateStores(config: ResolvedConfig, clock: Clock): Pro
       approvals: createSqliteApprovalStore(db),
       incidents: createSqliteIncidentStore(db),
       costLedger: createSqliteCostLedger(db, clock),
+      leases: createSqliteLeaseStore(db, clock),
       describe: `sqlite ${path}`,
       close: async () => {
         db.close();
@@ -108,6 +114,7 @@ export async function openStateStores(config: ResolvedConfig, clock: Clock): Pro
     approvals: createPostgresApprovalStore(db),
     incidents: createPostgresIncidentStore(db),
     costLedger: createPostgresCostLedger(db, clock),
+    leases: createPostgresLeaseStore(db),
     describe: `postgres ${redact(url)}${config.store.schema ? ` (schema ${config.store.schema})` : ''}`,
     close: () => db.close(),
   };
@@ -133,6 +140,7 @@ export async function openEventLog(config: ResolvedConfig, clock: Clock): Promis
   const log = await createNatsEventLog({
     servers: url,
     name: nats.name,
+    replicas: nats.replicas,
     partitions,
     dedupWindowMs,
     maxAgeMs,

@@ -218,4 +218,13 @@ export const POSTGRES_STATE_MIGRATIONS: readonly string[] = [
    CREATE INDEX approvals_ref ON approvals (ref);
    CREATE INDEX approvals_pending ON approvals (expires_at) WHERE status = 'pending';
    CREATE INDEX approvals_unhandled ON approvals (kind) WHERE status <> 'pending' AND NOT handled;`,
+  // Leases with fencing tokens (ports/lease-store.ts). A row outlives its lease so the name's
+  // token never goes back; expires_at and renewed_at are ms in the server's clock.
+  `CREATE TABLE leases (
+     name TEXT COLLATE "C" PRIMARY KEY,
+     owner TEXT NOT NULL,
+     token BIGINT NOT NULL CHECK (token > 0),
+     expires_at BIGINT NOT NULL,
+     renewed_at BIGINT NOT NULL
+   );`,
 ];

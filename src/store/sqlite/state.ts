@@ -232,6 +232,15 @@ export const STATE_MIGRATIONS: Migrations = [
    CREATE INDEX approvals_ref ON approvals (ref);
    CREATE INDEX approvals_pending ON approvals (expires_at) WHERE status = 'pending';
    CREATE INDEX approvals_unhandled ON approvals (kind) WHERE status <> 'pending' AND handled = 0;`,
+  // Leases with fencing tokens (ports/lease-store.ts). A row outlives its lease so the name's
+  // token never goes back; expires_at and renewed_at are ms in the store's clock.
+  `CREATE TABLE leases (
+     name TEXT PRIMARY KEY,
+     owner TEXT NOT NULL,
+     token INTEGER NOT NULL CHECK (token > 0),
+     expires_at INTEGER NOT NULL,
+     renewed_at INTEGER NOT NULL
+   ) WITHOUT ROWID;`,
 ];
 
 export interface StateDatabaseOptions {
