@@ -15,7 +15,13 @@ import { createRateLimiter, type RateLimiter } from '../core/delivery/rate-limit
 import { compileTransform, type Transform } from '../core/delivery/transform.js';
 import { ErrorCode, HomeostatError } from '../core/errors.js';
 import type { TargetSpec } from '../core/rules/types.js';
-import type { DeliveryChange, DeliveryKey, DeliveryStore, TraceEntry } from '../ports/delivery-store.js';
+import type {
+  DeliveryChange,
+  DeliveryKey,
+  DeliveryStatus,
+  DeliveryStore,
+  TraceEntry,
+} from '../ports/delivery-store.js';
 import type { LogRecord } from '../ports/event-log.js';
 import type { DeliveryOutcome, SerializedError, Target, TargetRegistry } from '../ports/target.js';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
@@ -64,6 +70,8 @@ export interface DispatcherOptions {
   readonly onError?: (err: unknown) => void;
   /** A `deliver <rule>` span around each attempt, active while the target runs. */
   readonly tracing?: EventTracing;
+  /** Counts into this map (several dispatchers of one node share one). Default its own. */
+  readonly stats?: Map<string, DeliveryCounts>;
 }
 
 /** Delivery counts since start, per rule (for /metrics). */
@@ -83,11 +91,28 @@ export interface Dispatcher {
   readonly stats: ReadonlyMap<string, Readonly<DeliveryCounts>>;
   /** Resolves when the backlog is below `limit`. */
   whenBelow(limit: number): Promise<void>;
-  /** Reloads pending retries from the store; `read` fetches an event by offset. */
-  restore(read: (offset: number) => Promise<LogRecord | undefined>): Promise<number>;
-  /** Stops starting attempts and waits for those in flight (bounded by their timeouts). */
-  close(): Promise<void>;
+  /**
+   * Reloads pending retries from the store; `read` fetches an event by offset. With `accept`, only
+   * the pending deliveries it accepts (`record` undefined: the event left the log); the others stay
+   * pending for another dispatcher.
+   */
+  restore(
+    read: (offset: number) => Promise<LogRecord | undefined>,
+    accept?: (record: LogRecord | undefined, key: DeliveryKey) => boolean,
+  ): Promise<number>;
+  /**
+   * Stops starting attempts and waits for those in flight (bounded by their timeouts). They are
+   * aborted, unless `drain`: then they run to their end and their outcomes are recorded (a
+   * partition handed to another node). Queued jobs and timed retries are left: the next owner
+   * re-reads the events and restores the pending retries.
+   */
+  close(options?: { readonly drain?: boolean }): Promise<void>;
 }
+
+/** Keys looked up in one store query at most. */
+const MAX_LOOKUP_BATCH = 512;
+/** Status queries under way at once; jobs starting meanwhile are looked up together after them. */
+const MAX_LOOKUPS_IN_FLIGHT = 2;
 
 /** How long after a target's own timeout the dispatcher aborts an attempt itself. */
 const SAFETY_MARGIN_MS = 1_000;
@@ -112,12 +137,19 @@ class DispatcherImpl implements Dispatcher {
   private active = 0;
   private queued = 0;
   private readonly drainWaiters: { limit: number; resolve: () => void }[] = [];
+  private readonly lookups: {
+    key: DeliveryKey;
+    resolve: (status: DeliveryStatus | undefined) => void;
+    reject: (err: unknown) => void;
+  }[] = [];
+  private lookupsInFlight = 0;
   private idle: (() => void) | undefined;
 
-  readonly stats = new Map<string, DeliveryCounts>();
+  readonly stats: Map<string, DeliveryCounts>;
   private readonly tracing: EventTracing;
   constructor(private readonly o: DispatcherOptions) {
     this.tracing = o.tracing ?? disabledTracing;
+    this.stats = o.stats ?? new Map<string, DeliveryCounts>();
   }
 
   private count(rule: string, what: keyof DeliveryCounts): void {
@@ -234,8 +266,9 @@ class DispatcherImpl implements Dispatcher {
       }
       const outcome = await this.attempt(lane, job, payload.payload);
       // An attempt cut short by shutdown is not an outcome: the job is taken up again after the
-      // restart (from its pending record or by the router re-reading the event).
-      if (this.closed) return;
+      // restart (from its pending record or by the router re-reading the event). One that ran to
+      // its end while the dispatcher drained is recorded.
+      if (this.shutdown.signal.aborted) return;
       await this.afterAttempt(lane, job, outcome);
     } catch (err) {
       this.o.onError?.(err);
@@ -245,12 +278,50 @@ class DispatcherImpl implements Dispatcher {
   }
 
   private async alreadyDone(job: DeliveryJob): Promise<boolean> {
-    const [status] = await this.o.store.statusOf([job.key]);
+    const status = await this.statusOf(job.key);
     if (status === undefined) return false;
     // delivered / dead: finished before (a restart re-read the event); pending: restored from the store.
     this.trace(job, 'skipped', { reason: `already ${status}` });
     settle(job);
     return true;
+  }
+
+  /**
+   * A key's status. Lookups go to the store at once while fewer than MAX_LOOKUPS_IN_FLIGHT are
+   * under way; the keys of jobs starting meanwhile wait and go together in the next query, so a
+   * remote store needs one round trip for many jobs and a local one adds no delay.
+   */
+  private statusOf(key: DeliveryKey): Promise<DeliveryStatus | undefined> {
+    return new Promise((resolve, reject) => {
+      this.lookups.push({ key, resolve, reject });
+      if (this.lookupsInFlight < MAX_LOOKUPS_IN_FLIGHT) this.lookUp();
+    });
+  }
+
+  private lookUp(): void {
+    const batch = this.lookups.splice(0, MAX_LOOKUP_BATCH);
+    if (batch.length === 0) return;
+    this.lookupsInFlight++;
+    const done = () => {
+      this.lookupsInFlight--;
+      if (this.lookups.length > 0) this.lookUp();
+    };
+    let pending: Promise<readonly (DeliveryStatus | undefined)[]>;
+    try {
+      pending = this.o.store.statusOf(batch.map((b) => b.key));
+    } catch (err) {
+      pending = Promise.reject(err);
+    }
+    pending.then(
+      (statuses) => {
+        done();
+        batch.forEach((b, i) => b.resolve(statuses[i]));
+      },
+      (err: unknown) => {
+        done();
+        batch.forEach((b) => b.reject(err));
+      },
+    );
   }
 
   private async attempt(lane: Lane, job: DeliveryJob, payload: unknown): Promise<DeliveryOutcome> {
@@ -418,10 +489,16 @@ class DispatcherImpl implements Dispatcher {
     this.armRetryTimer();
   }
 
-  async restore(read: (offset: number) => Promise<LogRecord | undefined>): Promise<number> {
+  async restore(
+    read: (offset: number) => Promise<LogRecord | undefined>,
+    accept?: (record: LogRecord | undefined, key: DeliveryKey) => boolean,
+  ): Promise<number> {
     const pending = await this.o.store.pending();
+    let restored = 0;
     for (const p of pending) {
       const record = await read(p.offset);
+      if (accept && !accept(record, p.key)) continue;
+      restored++;
       const job: DeliveryJob = {
         record: record ?? expiredRecord(p.key, p.offset),
         rule: p.key.rule,
@@ -446,7 +523,7 @@ class DispatcherImpl implements Dispatcher {
       if (lane.spec.ordered) lane.held.set(record.partitionKey, lane.held.get(record.partitionKey) ?? []);
       this.scheduleRetry(job, p.nextAt);
     }
-    return pending.length;
+    return restored;
   }
 
   whenBelow(limit: number): Promise<void> {
@@ -465,9 +542,9 @@ class DispatcherImpl implements Dispatcher {
     if (this.active === 0) this.idle?.();
   }
 
-  async close(): Promise<void> {
+  async close(options: { readonly drain?: boolean } = {}): Promise<void> {
     this.closed = true;
-    this.shutdown.abort();
+    if (!options.drain) this.shutdown.abort();
     if (this.retryTimer) clearTimeout(this.retryTimer);
     for (const lane of this.lanes.values()) if (lane.wake) clearTimeout(lane.wake);
     if (this.active > 0) await new Promise<void>((resolve) => (this.idle = resolve));

@@ -39,6 +39,19 @@ export interface RouterOptions {
   readonly conditions?: Pick<ConditionRunner, 'start' | 'feed' | 'safeOffset'>;
   /** A `match <rule>` span per matching rule, under the event's traceparent. */
   readonly tracing?: EventTracing;
+  /** The name its offset is committed under. Default `router`. */
+  readonly consumer?: string;
+  /** Route only these partitions' events (a node owns some partitions of a cluster). Default all. */
+  readonly partitions?: readonly number[];
+  /** Deliver only to targets this accepts (the others are another router's). Default all. */
+  readonly deliverTo?: (target: TargetSpec) => boolean;
+  /**
+   * Without `conditions`: true leaves rules with `when` to another router that runs their
+   * conditions (their firings are still delivered here); false (default) ignores their `when`.
+   */
+  readonly skipWhen?: boolean;
+  /** Counts into these stats (several routers of one node share one set). Default its own. */
+  readonly stats?: RouterStats & { routed: number; matched: number; byRule: Map<string, number> };
 }
 
 export interface RouterStats {
@@ -78,9 +91,11 @@ class RouterImpl implements Router {
   private commitTimer: ReturnType<typeof setInterval> | undefined;
   private waiters: { offset: number; resolve: () => void }[] = [];
   private closed = false;
-  readonly stats = { routed: 0, matched: 0, byRule: new Map<string, number>() };
+  readonly stats: { routed: number; matched: number; byRule: Map<string, number> };
 
-  constructor(private readonly o: RouterOptions) {}
+  constructor(private readonly o: RouterOptions) {
+    this.stats = o.stats ?? { routed: 0, matched: 0, byRule: new Map<string, number>() };
+  }
 
   get position(): number {
     return this.next;
@@ -100,12 +115,16 @@ class RouterImpl implements Router {
     return this.rules.get(name);
   }
 
+  private get consumer(): string {
+    return this.o.consumer ?? ROUTER_CONSUMER;
+  }
+
   async start(): Promise<void> {
     const { log } = this.o;
-    const stored = await log.committedOffset(ROUTER_CONSUMER);
+    const stored = await log.committedOffset(this.consumer);
     // A new router starts at the end of the log: rules act on events from now on.
     this.next = stored ?? (await log.stats()).nextOffset;
-    if (stored === undefined) await log.commitOffset(ROUTER_CONSUMER, this.next);
+    if (stored === undefined) await log.commitOffset(this.consumer, this.next);
     this.committed = this.next;
     await this.o.conditions?.start(this.next, () => this.next);
     this.commitTimer = setInterval(() => void this.commit(), this.o.commitIntervalMs ?? 200);
@@ -115,7 +134,8 @@ class RouterImpl implements Router {
   private async follow(): Promise<void> {
     const maxBacklog = this.o.maxBacklog ?? 20_000;
     try {
-      for await (const record of this.o.log.follow({ from: this.next, signal: this.abort.signal })) {
+      const partitions = this.o.partitions === undefined ? {} : { partitions: this.o.partitions };
+      for await (const record of this.o.log.follow({ from: this.next, signal: this.abort.signal, ...partitions })) {
         this.route(record);
         if (this.o.dispatcher.backlog >= maxBacklog) await this.o.dispatcher.whenBelow(maxBacklog / 2);
       }
@@ -141,13 +161,23 @@ class RouterImpl implements Router {
     for (const name of names) {
       const spec = this.rules.get(name);
       if (!spec || name === firedBy) continue;
+      if (spec.when && this.o.conditions) {
+        this.matchedRule(record, name, true);
+        this.o.conditions.feed(record, name);
+        continue;
+      }
+      if (spec.when && this.o.skipWhen) continue;
+      const targets = this.deliverable(spec.targets);
+      if (targets.length === 0) continue;
       this.matchedRule(record, name, spec.when !== undefined);
-      if (spec.when && this.o.conditions) this.o.conditions.feed(record, name);
-      else add(name, spec.targets);
+      add(name, targets);
     }
     if (firedBy !== undefined) {
-      this.matchedRule(record, firedBy, true);
-      add(firedBy, this.rules.get(firedBy)!.targets);
+      const targets = this.deliverable(this.rules.get(firedBy)!.targets);
+      if (targets.length > 0) {
+        this.matchedRule(record, firedBy, true);
+        add(firedBy, targets);
+      }
     }
     entry.remaining = jobs.length;
     if (jobs.length > 0) this.outstanding.push(entry);
@@ -172,10 +202,16 @@ class RouterImpl implements Router {
     }
   }
 
+  /** The targets this router delivers to. */
+  private deliverable(targets: readonly TargetSpec[]): readonly TargetSpec[] {
+    const accept = this.o.deliverTo;
+    return accept === undefined ? targets : targets.filter(accept);
+  }
+
   /** The rule with `when` whose firing this event is, if any: its targets receive the event. */
   private firedBy(record: LogRecord): string | undefined {
     const rule = firedRuleOf(record.event);
-    if (rule === undefined || !this.o.conditions) return undefined;
+    if (rule === undefined || (!this.o.conditions && !this.o.skipWhen)) return undefined;
     return this.rules.get(rule)?.when ? rule : undefined;
   }
 
@@ -234,7 +270,7 @@ class RouterImpl implements Router {
     const safe = this.safeOffset();
     if (safe <= this.committed) return;
     try {
-      await this.o.log.commitOffset(ROUTER_CONSUMER, safe);
+      await this.o.log.commitOffset(this.consumer, safe);
       this.committed = safe;
     } catch (err) {
       this.o.onError?.(err);

@@ -97,6 +97,8 @@ export interface LogStats {
 export interface FollowOptions extends QueryFilter {
   /** Start at this offset; default: only events appended from now on. */
   readonly from?: number;
+  /** Only these partitions (a cluster node routes the partitions it owns). Default: all. */
+  readonly partitions?: readonly number[];
   readonly signal?: AbortSignal;
 }
 

@@ -56,6 +56,13 @@ export type DeliveryOutcome =
 
 export interface Target {
   readonly action: string;
+  /**
+   * Where deliveries to this action run when several nodes share the work (docs/DEPLOYMENT.md):
+   * `partition` (default) on the node that owns the event's partition; `leader` on the one node
+   * that leads, because the action acts on state that one process owns (policies, workflows,
+   * infrastructure changes). A single node runs both.
+   */
+  readonly placement?: 'partition' | 'leader';
   validate(options: Readonly<Record<string, unknown>>): Problem[];
   deliver(request: DeliveryRequest): Promise<DeliveryOutcome>;
 }

@@ -42,8 +42,13 @@ export function followStream(ctx: FollowContext, opts: FollowOptions): AsyncIter
       try {
         const types = [...new Set(opts.types ?? [])];
         const consumer = await ctx.js.consumers.get(ctx.stream, {
-          // One type: the server sends only that type's subjects (the predicate still checks).
-          ...(types.length === 1 ? { filter_subjects: ctx.layout.typeFilter(types[0]!) } : {}),
+          // One partition (a cluster node's router) or one type: the server sends only those
+          // subjects (the predicate still checks).
+          ...(opts.partitions?.length === 1
+            ? { filter_subjects: ctx.layout.partitionFilter(opts.partitions[0]!) }
+            : types.length === 1
+              ? { filter_subjects: ctx.layout.typeFilter(types[0]!) }
+              : {}),
           ...(start > 1
             ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start }
             : { deliver_policy: DeliverPolicy.All }),

@@ -27,11 +27,13 @@ export function followLog(
   return {
     async *[Symbol.asyncIterator]() {
       let cursor = opts.from ?? nextOffset;
+      const { partitions, ...filter } = opts;
+      const only = partitions !== undefined && partitions.length > 0 ? new Set(partitions) : undefined;
       while (!isClosed() && !opts.signal?.aborted) {
-        const batch = await log.query({ ...opts, after: cursor - 1, order: 'asc', limit: 500 });
+        const batch = await log.query({ ...filter, after: cursor - 1, order: 'asc', limit: 500 });
         for (const rec of batch) {
           cursor = rec.offset + 1;
-          yield rec;
+          if (only === undefined || only.has(rec.partition)) yield rec;
         }
         if (batch.length === 0) {
           cursor = Math.max(cursor, firstOffset());

@@ -131,7 +131,13 @@ export function createPostgresDeliveryStore(db: PostgresDatabase, clock: Clock =
     serial(() =>
       db.transaction(async (tx) => {
         const now = clock.now();
-        for (const run of runsOf(changes)) await applyRun(tx, run, now);
+        // Trace entries go after the other changes, all in one statement: a batch interleaves
+        // them with its deliveries (delivered, attempt, delivered, …), which would otherwise make
+        // one statement per change. The transaction's outcome is the same; each kind keeps its order.
+        const traces = changes.filter((c) => c.kind === 'trace');
+        const rest = traces.length === 0 ? changes : changes.filter((c) => c.kind !== 'trace');
+        for (const run of runsOf(rest)) await applyRun(tx, run, now);
+        if (traces.length > 0) await applyRun(tx, traces, now);
       }),
     );
 
