@@ -36,6 +36,7 @@ import { registerDashboardRoutes } from './dashboard-routes.js';
 import { registerSeriesRoutes } from './series-routes.js';
 import type { LagSampler } from '../engine/series.js';
 import { registerApprovalRoutes } from './approval-routes.js';
+import { type ClusterApi, registerClusterRoutes } from './cluster-routes.js';
 import type { WorkflowService } from '../engine/workflow/service.js';
 import type { Approvals } from '../engine/automation/types.js';
 
@@ -79,6 +80,8 @@ export interface ApiDeps {
   readonly why?: WhyService;
   /** Consumer-lag samples for GET /v1/series (the route always exists; `lag` is empty without them). */
   readonly lagSampler?: LagSampler;
+  /** Cluster mode: GET /v1/cluster, and management requests on a follower go to the leader. */
+  readonly cluster?: ClusterApi;
   /** Serve the dashboard's assets at / and /ui/ (docs/DASHBOARD.md). Default true. */
   readonly dashboard?: boolean;
 }
@@ -122,6 +125,8 @@ export function createApiServer(deps: ApiDeps): FastifyInstance {
   });
 
   if (deps.authRequired) app.addHook('onRequest', async (req) => authenticate(req, deps.tokens));
+
+  if (deps.cluster) registerClusterRoutes(app, deps.cluster);
 
   app.setErrorHandler((err, req, reply) => {
     const e = toHomeostatError(err, req, deps.maxRequestBytes);

@@ -102,8 +102,17 @@ async function doFetch(
     body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
     headers['content-type'] = opts.contentType ?? 'application/json';
   }
+  let url = base + buildPath(path, opts.query);
   try {
-    return await fetch(base + buildPath(path, opts.query), { method, headers, body, signal: opts.signal });
+    // A cluster follower answers management requests with a 307 to the leader (docs/API.md).
+    // Followed here rather than by fetch, which would drop the token on the way to another origin.
+    for (let hops = 0; ; hops++) {
+      const res = await fetch(url, { method, headers, body, signal: opts.signal, redirect: 'manual' });
+      const location = res.headers.get('location');
+      if ((res.status !== 307 && res.status !== 308) || location === null || hops >= 3) return res;
+      await res.body?.cancel();
+      url = new URL(location, url).toString();
+    }
   } catch (cause) {
     throw connectionError(base, cause);
   }

@@ -12,6 +12,9 @@ interface UpFlags {
   readonly fsync?: 'normal' | 'always';
   readonly log?: string;
   readonly store?: string;
+  readonly cluster?: boolean;
+  readonly nodeId?: string;
+  readonly advertiseUrl?: string;
 }
 
 /** Registers `up` on the program. */
@@ -37,12 +40,22 @@ export function registerUp(program: Command): void {
       '--store <url>',
       'the state: postgres://user@host:5432/db for PostgreSQL (env HOMEOSTAT_STORE_URL; default SQLite in the data directory)',
     )
+    .option(
+      '--cluster',
+      'run as one node of several sharing the --log and --store (env HOMEOSTAT_CLUSTER; docs/DEPLOYMENT.md)',
+    )
+    .option('--node-id <id>', "this node's name in a cluster (env HOMEOSTAT_NODE_ID; default <hostname>-<pid>)")
+    .option(
+      '--advertise-url <url>',
+      'where clients reach this node when it leads (env HOMEOSTAT_ADVERTISE_URL; default the URL it serves)',
+    )
     .action((flags: UpFlags) => runUp(flags));
   examples(cmd, [
     'homeostat up',
     'homeostat up --port 0 --data-dir /tmp/hs',
     'homeostat up --config examples/homeostat.yaml --fsync always',
     'homeostat up --log nats://127.0.0.1:4222 --store postgres://postgres@127.0.0.1:5432/homeostat',
+    'homeostat up --cluster --node-id a --port 8421 --log nats://127.0.0.1:4222 --store postgres://postgres@127.0.0.1:5432/homeostat',
   ]);
 }
 
@@ -53,6 +66,9 @@ function overridesFrom(flags: UpFlags): HomeostatConfig {
   if (flags.dataDir !== undefined) cfg.dataDir = flags.dataDir;
   if (flags.fsync !== undefined || flags.log !== undefined) cfg.log = { fsync: flags.fsync, url: flags.log };
   if (flags.store !== undefined) cfg.store = { url: flags.store };
+  if (flags.cluster !== undefined || flags.nodeId !== undefined || flags.advertiseUrl !== undefined) {
+    cfg.cluster = { enabled: flags.cluster, nodeId: flags.nodeId, advertiseUrl: flags.advertiseUrl };
+  }
   return cfg;
 }
 
@@ -66,6 +82,7 @@ async function runUp(flags: UpFlags): Promise<void> {
   if (config.log.url !== undefined || config.store.url !== undefined) {
     note(`homeostat: log ${server.backends.log}; state ${server.backends.store}`);
   }
+  if (config.cluster) note(`homeostat: cluster node '${config.cluster.nodeId}' (see GET /v1/cluster)`);
   await waitForSignal();
   await server.close();
   process.exitCode = ExitCode.ok;

@@ -45,6 +45,11 @@ export interface ApplyResult {
 export interface RuleService {
   /** Reads every stored rule, validates it and reports it through `onChange`. */
   load(): Promise<void>;
+  /**
+   * Re-reads the store and reports only what changed since (another node wrote it): new or
+   * changed rules, and deleted ones. Returns how many changed.
+   */
+  sync(): Promise<number>;
   /** Creates or replaces the rule the manifest names. */
   apply(manifest: unknown): Promise<ApplyResult>;
   /** Creates a rule; E_CONFLICT when one with that name exists. */
@@ -122,24 +127,41 @@ export function createRuleService(options: RuleServiceOptions): RuleService {
     return record;
   }
 
-  async function load(): Promise<void> {
-    const loaded = new Map<string, RuleRecord>();
-    for (const stored of await store.list()) {
+  const invalidSeen = new Map<string, string>();
+  /**
+   * Brings `rules` in line with the store and reports through `onChange`: every stored rule, or
+   * with `changedOnly` those whose version differs (a rule that no longer validates then keeps its
+   * last good version). A stored rule that does not validate is reported once per version.
+   */
+  async function reconcile(changedOnly: boolean): Promise<number> {
+    const kept = new Set<string>();
+    let changed = 0;
+    for (const entry of await store.list()) {
+      const current = rules.get(entry.name);
+      if (changedOnly && current?.generation === entry.generation && current.updatedAt === entry.updatedAt) {
+        kept.add(entry.name);
+        continue;
+      }
       try {
-        loaded.set(stored.name, toRecord(parseRuleManifest(stored.manifest, context), stored));
+        const record = toRecord(parseRuleManifest(entry.manifest, context), entry);
+        rules.set(entry.name, record);
+        options.onChange(entry.name, record.spec);
+        kept.add(entry.name);
+        changed++;
       } catch (err) {
-        options.onInvalid?.(stored.name, err);
+        const version = `${entry.generation}@${entry.updatedAt}`;
+        if (invalidSeen.get(entry.name) !== version) options.onInvalid?.(entry.name, err);
+        invalidSeen.set(entry.name, version);
+        if (changedOnly && current) kept.add(entry.name);
       }
     }
-    const gone = [...rules.keys()].filter((name) => !loaded.has(name) && !managed.has(name));
-    for (const name of gone) {
+    for (const name of [...rules.keys()]) {
+      if (kept.has(name) || managed.has(name)) continue;
       rules.delete(name);
       options.onChange(name, undefined);
+      changed++;
     }
-    for (const [name, record] of loaded) {
-      rules.set(name, record);
-      options.onChange(name, record.spec);
-    }
+    return changed;
   }
 
   function refuseManaged(name: string): void {
@@ -239,7 +261,8 @@ export function createRuleService(options: RuleServiceOptions): RuleService {
   }
 
   return {
-    load: () => exclusive(load),
+    load: () => exclusive(async () => void (await reconcile(false))),
+    sync: () => exclusive(() => reconcile(true)),
     apply,
     create,
     get: async (name) => rules.get(name),

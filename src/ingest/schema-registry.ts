@@ -59,6 +59,11 @@ export interface SchemaRegistry {
   setMode(type: string, mode: SchemaMode): Promise<boolean>;
   /** Deletes one version or the whole type; the previous version becomes active. Returns the number removed. */
   delete(type: string, version?: number): Promise<number>;
+  /**
+   * Re-reads the store and activates what another process changed (several nodes share one
+   * store). A stored schema that no longer compiles keeps the previous one active and is returned.
+   */
+  sync(): Promise<{ readonly type: string; readonly error: unknown }[]>;
 }
 
 interface Active {
@@ -190,10 +195,30 @@ export async function createSchemaRegistry(store: SchemaStore): Promise<SchemaRe
     return removed;
   }
 
+  async function sync(): Promise<{ type: string; error: unknown }[]> {
+    const failed: { type: string; error: unknown }[] = [];
+    const stored = await store.list();
+    const types = new Set(stored.map((r) => r.type));
+    for (const record of stored) {
+      try {
+        activate(record);
+      } catch (error) {
+        failed.push({ type: record.type, error });
+      }
+    }
+    for (const [type, current] of active) {
+      if (types.has(type)) continue;
+      ajv.removeSchema(current.schema);
+      active.delete(type);
+    }
+    return failed;
+  }
+
   for (const record of await store.list()) activate(record);
 
   return {
     register: (input) => serial(() => register(input)),
+    sync: () => serial(sync),
     check,
     get: async (type, version) => {
       checkFields({ type, version });

@@ -43,6 +43,12 @@ export interface AutomationDeps {
   readonly infra: () => InfraService;
   /** Spans around automated actions. */
   readonly tracing?: EventTracing;
+  /**
+   * Cluster: the gate's fence (ActionGateDeps.fence), and its action history is loaded by
+   * `restoreHistory` when this node starts to lead instead of at creation, so the rails see what
+   * the previous leader did.
+   */
+  readonly cluster?: { readonly fence: () => Promise<string | undefined> };
 }
 
 /** Step one: what must exist before the target registry. */
@@ -54,6 +60,8 @@ export interface Automation {
   readonly targets: readonly Target[];
   /** Step two: policies, once rules and infrastructure exist; `start` them after the infrastructure. */
   createPolicies(rules: RuleService, providers: ReadonlyMap<string, Provider>): Policies;
+  /** Cluster: loads the action history into the gate (on becoming leader). */
+  restoreHistory(): Promise<void>;
   /** Closes the gate, workflows and approvals (after the policies). */
   close(): Promise<void>;
 }
@@ -113,9 +121,10 @@ export async function createAutomation(d: AutomationDeps): Promise<Automation> {
     publish: d.publish,
     approvals,
     logger: d.logger,
-    history: await loadActionHistory(d.log, d.clock.now() - DEFAULT_HISTORY_MS),
+    history: d.cluster ? [] : await loadActionHistory(d.log, d.clock.now() - DEFAULT_HISTORY_MS),
     performRequest: (request, id) => performInfraAction(control(), request, id),
     tracing: d.tracing,
+    ...(d.cluster ? { fence: d.cluster.fence } : {}),
   });
   const workflows = createWorkflowService({
     store: d.stores.workflows,
@@ -128,11 +137,13 @@ export async function createAutomation(d: AutomationDeps): Promise<Automation> {
     onError: onError('workflow error'),
   });
   let policies: PolicyService | undefined;
+  // They act on state one process owns (the gate's rails, policies, runs, the reconciler): with
+  // several nodes, only the leader delivers to them.
   const targets: Target[] = [
     ...createInfraActionTargets({ gate, infra: control }),
     createPolicyTarget(() => policies?.deliver),
     workflows.target,
-  ];
+  ].map(onLeader);
 
   return {
     approvals,
@@ -197,10 +208,23 @@ export async function createAutomation(d: AutomationDeps): Promise<Automation> {
         },
       };
     },
+    async restoreHistory() {
+      gate.restore(await loadActionHistory(d.log, d.clock.now() - DEFAULT_HISTORY_MS));
+    },
     async close() {
       await workflows.close();
       await gate.close();
       approvals.close();
     },
+  };
+}
+
+/** The same action, delivered on the leader only when several nodes share the work. */
+function onLeader(target: Target): Target {
+  return {
+    action: target.action,
+    placement: 'leader',
+    validate: (options) => target.validate(options),
+    deliver: (request) => target.deliver(request),
   };
 }

@@ -1,5 +1,6 @@
 /** @module Configuration: file (YAML/JSON) < environment < flags, validated once, normalised, frozen. */
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import { LineCounter, parseDocument } from 'yaml';
@@ -27,7 +28,7 @@ export interface HomeostatConfig {
     /** Where the log lives: unset for SQLite in the data directory, or `nats://host:4222` (JetStream). */
     url?: string;
     /** With a NATS log: `name` names its stream (`HOMEOSTAT_<name>`), so several installations can share a server. */
-    nats?: { name?: string };
+    nats?: { name?: string; replicas?: number };
     fsync?: FsyncMode;
     partitions?: number;
     dedupWindow?: string | number;
@@ -67,6 +68,23 @@ export interface HomeostatConfig {
    * every start, like `homeostat apply -f`; unchanged ones are left as they are.
    */
   manifests?: string[];
+  /**
+   * Several nodes sharing one NATS log and one PostgreSQL state (docs/DEPLOYMENT.md): partitions
+   * are owned through leases, singletons run on the elected leader.
+   */
+  cluster?: {
+    enabled?: boolean;
+    /** This node's name in leases, logs and /v1/cluster. Default `<hostname>-<pid>`. */
+    nodeId?: string;
+    /** The URL other nodes send clients to when this node leads. Default the URL it serves. */
+    advertiseUrl?: string;
+    /** How long a lease lasts without renewal: a dead node's work moves after about this. Default 3s. */
+    leaseTtl?: string | number;
+    /** How often leases are renewed and partitions rebalanced. Default 1s. */
+    renewEvery?: string | number;
+    /** How often a node re-reads rules and schemas changed through another node. Default 1s. */
+    refreshEvery?: string | number;
+  };
   /** Providers besides `local` (always on): `sim` runs a simulated cloud in this process. */
   providers?: {
     local?: { metricsInterval?: string | number };
@@ -80,7 +98,7 @@ export interface ResolvedConfig {
   readonly log: {
     /** undefined: SQLite in the data directory. */
     readonly url?: string;
-    readonly nats: { readonly name: string };
+    readonly nats: { readonly name: string; readonly replicas: number };
     readonly fsync: FsyncMode;
     readonly partitions: number;
     readonly dedupWindowMs: number;
@@ -112,6 +130,14 @@ export interface ResolvedConfig {
   readonly sources: { readonly prometheus: readonly ResolvedPrometheusSource[] };
   /** Absolute paths of the manifests applied at start. */
   readonly manifests: readonly string[];
+  /** undefined: one node (the default). */
+  readonly cluster?: {
+    readonly nodeId: string;
+    readonly advertiseUrl?: string;
+    readonly leaseTtlMs: number;
+    readonly renewEveryMs: number;
+    readonly refreshEveryMs: number;
+  };
   /** `sim`: undefined when disabled; `speed` is virtual seconds per real second. */
   readonly providers: {
     /** How often each group's `infra.metrics` event is published. Default 1 s. */
@@ -139,7 +165,10 @@ const CONFIG_SCHEMA = {
         nats: {
           type: 'object',
           additionalProperties: false,
-          properties: { name: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } },
+          properties: {
+            name: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+            replicas: { type: 'integer', minimum: 1, maximum: 5 },
+          },
         },
         fsync: { enum: ['normal', 'always'] },
         partitions: { type: 'integer', minimum: 1, maximum: 4096 },
@@ -197,6 +226,18 @@ const CONFIG_SCHEMA = {
     actions: { type: 'object', additionalProperties: false, properties: { exec: EXEC_CONFIG_SCHEMA } },
     sources: SOURCES_CONFIG_SCHEMA,
     manifests: { type: 'array', items: { type: 'string', minLength: 1 } },
+    cluster: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        enabled: { type: 'boolean' },
+        nodeId: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$' },
+        advertiseUrl: { type: 'string', pattern: '^https?://' },
+        leaseTtl: unit,
+        renewEvery: unit,
+        refreshEvery: unit,
+      },
+    },
     providers: {
       type: 'object',
       additionalProperties: false,
@@ -280,6 +321,12 @@ export function configFromEnv(env: NodeJS.ProcessEnv): HomeostatConfig {
     if (env.HOMEOSTAT_LOG_URL) cfg.log.url = env.HOMEOSTAT_LOG_URL;
   }
   if (env.HOMEOSTAT_STORE_URL) cfg.store = { url: env.HOMEOSTAT_STORE_URL };
+  if (env.HOMEOSTAT_CLUSTER || env.HOMEOSTAT_NODE_ID || env.HOMEOSTAT_ADVERTISE_URL) {
+    cfg.cluster = {};
+    if (env.HOMEOSTAT_CLUSTER) cfg.cluster.enabled = toBoolean(env.HOMEOSTAT_CLUSTER, 'HOMEOSTAT_CLUSTER');
+    if (env.HOMEOSTAT_NODE_ID) cfg.cluster.nodeId = env.HOMEOSTAT_NODE_ID;
+    if (env.HOMEOSTAT_ADVERTISE_URL) cfg.cluster.advertiseUrl = env.HOMEOSTAT_ADVERTISE_URL;
+  }
   if (env.HOMEOSTAT_LOG_LEVEL || env.HOMEOSTAT_LOG_FORMAT) {
     cfg.logging = {};
     if (env.HOMEOSTAT_LOG_LEVEL) cfg.logging.level = env.HOMEOSTAT_LOG_LEVEL as 'info';
@@ -289,6 +336,12 @@ export function configFromEnv(env: NodeJS.ProcessEnv): HomeostatConfig {
   const otlp = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
   if (otlp) cfg.tracing = { enabled: true, endpoint: otlp };
   return cfg;
+}
+
+function toBoolean(raw: string, field: string): boolean {
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new HomeostatError(ErrorCode.CONFIG_INVALID, `${field}: '${raw}' is not a boolean; use true or false`);
 }
 
 /** Parses a port number from a flag or variable, naming it on error. */
@@ -352,7 +405,7 @@ export function resolveConfig(cfg: HomeostatConfig, cwd: string): ResolvedConfig
     dataDir: resolve(cwd, cfg.dataDir ?? '.homeostat'),
     log: Object.freeze({
       ...(cfg.log?.url === undefined ? {} : { url: cfg.log.url }),
-      nats: Object.freeze({ name: cfg.log?.nats?.name ?? 'events' }),
+      nats: Object.freeze({ name: cfg.log?.nats?.name ?? 'events', replicas: cfg.log?.nats?.replicas ?? 1 }),
       fsync: cfg.log?.fsync ?? 'normal',
       partitions: cfg.log?.partitions ?? 16,
       dedupWindowMs: parseDuration(cfg.log?.dedupWindow ?? '24h', 'log.dedupWindow'),
@@ -387,6 +440,7 @@ export function resolveConfig(cfg: HomeostatConfig, cwd: string): ResolvedConfig
     actions: Object.freeze({ exec: resolveExecConfig(cfg.actions?.exec) }),
     sources: Object.freeze({ prometheus: resolvePrometheusSources(cfg.sources?.prometheus) }),
     manifests: Object.freeze((cfg.manifests ?? []).map((m) => resolve(cwd, m))),
+    ...(cfg.cluster?.enabled ? { cluster: resolveCluster(cfg) } : {}),
     providers: Object.freeze({
       local: Object.freeze({
         metricsIntervalMs: parseDuration(
@@ -398,5 +452,44 @@ export function resolveConfig(cfg: HomeostatConfig, cwd: string): ResolvedConfig
         ? { sim: Object.freeze({ seed: cfg.providers.sim.seed ?? 1, speed: cfg.providers.sim.speed ?? 1 }) }
         : {}),
     }),
+  });
+}
+
+/** The cluster settings: they need the shared backends, and timings that keep a lease renewed. */
+function resolveCluster(cfg: HomeostatConfig): NonNullable<ResolvedConfig['cluster']> {
+  const c = cfg.cluster ?? {};
+  const problems: Problem[] = [];
+  if (cfg.log?.url === undefined) {
+    problems.push({
+      pointer: '/log/url',
+      message: 'several nodes share one NATS JetStream log: set log.url (--log nats://host:4222)',
+    });
+  }
+  if (cfg.store?.url === undefined) {
+    problems.push({
+      pointer: '/store/url',
+      message: 'several nodes share one PostgreSQL state: set store.url (--store postgres://user@host/db)',
+    });
+  }
+  const leaseTtlMs = parseDuration(c.leaseTtl ?? '3s', 'cluster.leaseTtl');
+  const renewEveryMs = parseDuration(c.renewEvery ?? '1s', 'cluster.renewEvery');
+  // The keeper gives a lease up locally a fifth of the TTL before the store could expire it.
+  if (renewEveryMs <= 0 || renewEveryMs >= leaseTtlMs - Math.floor(leaseTtlMs / 5)) {
+    problems.push({
+      pointer: '/cluster/renewEvery',
+      message: `must be shorter than 4/5 of cluster.leaseTtl (${leaseTtlMs} ms) so a lease is renewed in time; e.g. leaseTtl 3s, renewEvery 1s`,
+    });
+  }
+  if (problems.length > 0) throw invalid('invalid cluster configuration', problems, ErrorCode.CONFIG_INVALID);
+  return Object.freeze({
+    nodeId:
+      c.nodeId ??
+      `${hostname()
+        .replace(/[^A-Za-z0-9_.-]/g, '-')
+        .slice(0, 40)}-${process.pid}`,
+    ...(c.advertiseUrl === undefined ? {} : { advertiseUrl: c.advertiseUrl.replace(/\/+$/, '') }),
+    leaseTtlMs,
+    renewEveryMs,
+    refreshEveryMs: parseDuration(c.refreshEvery ?? '1s', 'cluster.refreshEvery'),
   });
 }

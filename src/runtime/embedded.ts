@@ -29,6 +29,7 @@ import { createLogger } from './logger.js';
 import { startTracing } from './tracing.js';
 import { createLagSampler } from '../engine/series.js';
 import type { ResolvedConfig } from './config.js';
+import { type ClusterNode, joinCluster } from './cluster-node.js';
 
 export interface EmbeddedHomeostat {
   /** The base URL the API serves, e.g. http://127.0.0.1:8420. */
@@ -36,6 +37,8 @@ export interface EmbeddedHomeostat {
   readonly config: ResolvedConfig;
   /** Where the log and the state are, e.g. `nats nats://127.0.0.1:4222 (stream of 'events')`. */
   readonly backends: { readonly log: string; readonly store: string };
+  /** Cluster mode: this node's view of the cluster; undefined on a single node. */
+  readonly cluster?: ClusterNode;
   close(): Promise<void>;
 }
 
@@ -51,6 +54,11 @@ export interface EmbeddedOptions {
    * the same VirtualClock passed as `clock`, driven by the caller, for what-if runs and scenarios).
    */
   readonly sim?: SimProvider;
+  /**
+   * Cluster: this node lost the leader lease while running. Default: exit the process with code 75
+   * (fail-stop; its process manager starts it again as a follower). Tests pass their own.
+   */
+  readonly onDeposed?: () => void;
 }
 
 /**
@@ -119,6 +127,8 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
     throw err;
   });
   const log = options.decorateLog ? options.decorateLog(opened.log) : opened.log;
+  /** Cluster mode: this node, once it joined (after the API listens). */
+  let cluster: ClusterNode | undefined;
   const schemas = await createSchemaRegistry(stores.schemas);
   const ingestor = createIngestor({ log, schemas, limits: config.ingest, tracing });
   const publish = async (events: readonly unknown[]) =>
@@ -134,6 +144,9 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
     targets: () => late.registry!,
     infra: () => late.infra!,
     tracing,
+    ...(config.cluster
+      ? { cluster: { fence: async () => (cluster ? cluster.fence() : 'this node has not joined the cluster yet') } }
+      : {}),
   });
   const actions = createTargetRegistry({
     logger,
@@ -152,6 +165,7 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
     conditionStore: stores.conditions,
     onError: (err) => logger.error({ err }, 'rules engine error'),
     tracing,
+    ...(config.cluster ? { cluster: { placement: (spec) => actions.get(spec.action)?.placement ?? 'partition' } } : {}),
   });
   const context = ruleValidationContext(actions);
   const providers = new Map<string, Provider>([
@@ -205,7 +219,7 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
   const lagSampler = createLagSampler({
     log,
     clock,
-    positions: () => ({ router: engine.router.position }),
+    positions: () => engine.positions(),
     onError: (err) => logger.debug({ err }, 'lag sample failed'),
   });
   const app = createApiServer({
@@ -240,8 +254,16 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
     maxRequestBytes: config.ingest.maxRequestBytes,
     maxDepth: config.ingest.maxDepth,
     notReady: () => (state === 'ready' ? log.health() : [state]),
+    ...(config.cluster
+      ? {
+          cluster: {
+            route: () => cluster?.route(),
+            status: async () => (cluster ? cluster.status() : { node: config.cluster?.nodeId, joining: true }),
+          },
+        }
+      : {}),
   });
-  const retention = setInterval(() => {
+  const enforceRetention = () => {
     log.enforceRetention().then(
       ({ removed }) => {
         metrics.retentionRemoved(removed);
@@ -253,13 +275,14 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
       (removed) => removed > 0 && logger.info({ removed }, 'pruned delivery history'),
       (err: unknown) => logger.error({ err }, 'pruning delivery history failed'),
     );
-  }, config.log.retentionIntervalMs);
-  retention.unref();
-
-  try {
-    await activity.start();
-    await rules.load();
-    await engine.start();
+  };
+  let retention: ReturnType<typeof setInterval> | undefined;
+  const startRetention = () => {
+    retention = setInterval(enforceRetention, config.log.retentionIntervalMs);
+    retention.unref();
+  };
+  // The singletons: on a single node at start; in a cluster on the leader (cluster-node.ts).
+  const startSingletons = async (): Promise<void> => {
     await infra.start();
     await automation.workflows.start();
     await policies.start();
@@ -270,6 +293,15 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
       rule: (m) => rules.apply(m),
     });
     if (applied.length > 0) logger.info({ applied }, `applied ${applied.length} manifest(s) from the configuration`);
+  };
+  try {
+    await activity.start();
+    await rules.load();
+    if (!config.cluster) {
+      await engine.start();
+      await startSingletons();
+      startRetention();
+    }
     await app.listen({ host: config.server.host, port: config.server.port });
   } catch (cause) {
     clearInterval(retention);
@@ -288,8 +320,40 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
   const url = formatUrl(config.server.host, port);
+  if (config.cluster) {
+    const settings = config.cluster;
+    let deposed = false;
+    cluster = await joinCluster({
+      store: stores.leases,
+      settings,
+      partitions: (await log.stats()).partitions,
+      url,
+      logger,
+      startPartition: (p) => engine.startPartition(p),
+      stopPartition: (p, drain) => engine.stopPartition(p, { drain }),
+      lead: async () => {
+        await automation.restoreHistory();
+        await engine.startLeader();
+        await startSingletons();
+        startRetention();
+        scrapes.start();
+      },
+      deposed: () => {
+        if (deposed || state === 'closing') return;
+        deposed = true;
+        (options.onDeposed ?? (() => process.exit(75)))();
+      },
+      refresh: async () => {
+        await rules.sync();
+        for (const { type, error } of await schemas.sync()) {
+          logger.warn({ err: error, type }, `schema for '${type}' changed elsewhere and does not compile here`);
+        }
+      },
+    });
+  } else {
+    scrapes.start();
+  }
   state = 'ready';
-  scrapes.start();
   lagSampler.start();
   logger.info(
     { url, dataDir: config.dataDir, auth: config.authRequired, log: opened.describe, store: stores.describe },
@@ -300,6 +364,7 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
     url,
     config,
     backends: { log: opened.describe, store: stores.describe },
+    ...(cluster ? { cluster } : {}),
     async close() {
       if (state === 'closing') return;
       state = 'closing';
@@ -310,7 +375,9 @@ export async function startEmbedded(config: ResolvedConfig, options: EmbeddedOpt
       await policies.close();
       await automation.close();
       await infra.close({ stopAll: options.stopInfraOnClose ?? false });
+      // Routing stops and commits before the leases go, so the next owner resumes where this one stopped.
       await engine.close();
+      await cluster?.close();
       await actions.close();
       await activity.close();
       await log.close();

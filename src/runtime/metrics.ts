@@ -139,7 +139,9 @@ export function createRuntimeMetrics(s: MetricsSources): RuntimeMetrics {
     registers: [registry],
     async collect() {
       const next = (await s.log.stats()).nextOffset;
-      this.set({ consumer: 'router' }, Math.max(0, next - s.engine.router.position));
+      for (const [consumer, position] of Object.entries(s.engine.positions())) {
+        this.set({ consumer }, Math.max(0, next - position));
+      }
     },
   });
   followingCounter(

@@ -109,6 +109,29 @@ describe('action gate: enforce', () => {
     expect(events.at(-1)).toMatchObject({ id: 'act-2', type: 'homeostat.action.refused', data: refused });
   });
 
+  it('refuses on the leader rail when the fence says this node no longer leads, and does not perform', async () => {
+    const state: { reason?: string } = {};
+    const fenced = makeGate({ fence: async () => state.reason });
+    const { calls, perform } = performer();
+    expect((await fenced.submit(request({ cause: 'evt-a' }), perform)).outcome).toBe('executed');
+    const reason = "node 'a' was deposed (its fencing token 3 is no longer current)";
+    state.reason = reason;
+    const refused = await fenced.submit(request({ cause: 'evt-b' }), perform);
+    expect(calls).toEqual(['act-1']);
+    expect(refused).toMatchObject({ outcome: 'refused', rail: 'leader', why: reason });
+    expect(events.at(-1)).toMatchObject({ type: 'homeostat.action.refused', data: refused });
+    // A fence that cannot be checked refuses too.
+    const broken = makeGate({
+      fence: async () => {
+        throw new Error('store unreachable');
+      },
+    });
+    const unchecked = await broken.submit(request({ cause: 'evt-c' }), perform);
+    expect(unchecked).toMatchObject({ outcome: 'refused', rail: 'leader' });
+    expect(unchecked.why).toContain('store unreachable');
+    expect(calls).toEqual(['act-1']);
+  });
+
   it('lets only one of two concurrent submits through a limit of one', async () => {
     gate.configure('P', spec({ rateLimit: { max: 1, perMs: 60_000 } }));
     let release!: () => void;

@@ -41,6 +41,12 @@ export interface ActionGateDeps {
   readonly history?: readonly ActionRecord[];
   /** An `action <name>` span around each decision, under the trigger's span. */
   readonly tracing?: EventTracing;
+  /**
+   * Cluster: checked right before an action is performed; a reason (this node no longer holds
+   * the leader lease with its fencing token) refuses it on the `leader` rail, so a deposed leader
+   * never acts. Default: always allowed.
+   */
+  readonly fence?: () => Promise<string | undefined>;
 }
 
 export interface ManagedActionGate extends ActionGateAdmin {
@@ -128,6 +134,10 @@ export function createActionGate(deps: ActionGateDeps): ManagedActionGate {
   }
 
   async function execute(id: string, request: ActionRequest, perform: Perform, extra: Partial<ActionRecord>) {
+    const fenced = deps.fence
+      ? await deps.fence().catch((err: unknown) => `the fence check failed: ${messageOf(err)}`)
+      : undefined;
+    if (fenced !== undefined) return finish(refusedRecord(id, request, { rail: 'leader', reason: fenced }, extra));
     const at = clock.now();
     // Counted before `perform` is awaited, so concurrent submits see it.
     const handle = rails.record(request.policy, request, at, 'executed');
