@@ -49,10 +49,17 @@ describe('the sim provider in the server', () => {
     }
     expect(status.converged).toBe(true);
     expect(status.groups[0]!.healthy).toBe(5);
-    const { body } = await api<{ events: { event: { source: string; type: string } }[] }>(
-      'GET',
-      '/v1/events?type=infra.instance.ready&limit=100',
-    );
-    expect(body.events.filter((e) => e.event.source === 'homeostat/provider/sim')).toHaveLength(5);
+    // The provider's events reach the log through the infrastructure service's publisher, just
+    // after the state the status reads: wait for them (bounded).
+    type Events = { events: { event: { source: string; type: string } }[] };
+    let ready: Events['events'] = [];
+    const until = Date.now() + 10_000;
+    do {
+      const { body } = await api<Events>('GET', '/v1/events?type=infra.instance.ready&limit=100');
+      ready = body.events.filter((e) => e.event.source === 'homeostat/provider/sim');
+      if (ready.length >= 5) break;
+      await new Promise((r) => setTimeout(r, 100));
+    } while (Date.now() < until);
+    expect(ready).toHaveLength(5);
   });
 });
