@@ -14,6 +14,7 @@ import type { RuleSpec } from '../../src/core/rules/types.js';
 import { createEngine, type Engine, type EngineOptions } from '../../src/engine/engine.js';
 import { createSqliteEventLog } from '../../src/log/sqlite/event-log.js';
 import type { ConditionStore } from '../../src/ports/condition-store.js';
+import type { DeliveryStore } from '../../src/ports/delivery-store.js';
 import type { EventLog } from '../../src/ports/event-log.js';
 import { createSqliteConditionStore } from '../../src/store/sqlite/condition-store.js';
 import { createSqliteDeliveryStore } from '../../src/store/sqlite/delivery-store.js';
@@ -99,6 +100,8 @@ export interface StartOptions {
   readonly clock?: Clock;
   readonly conditionOptions?: EngineOptions['conditionOptions'];
   readonly commitIntervalMs?: number;
+  /** Wraps the delivery store (e.g. to slow it down like a remote one, or to count its queries). */
+  readonly wrapStore?: (store: DeliveryStore) => DeliveryStore;
 }
 
 /** Starts an engine on `dir`; `rules` are fed before it starts (as the runtime loads stored rules first). */
@@ -110,7 +113,8 @@ export async function startEngine(
   const clock = options.clock ?? systemClock;
   const log = await createSqliteEventLog({ path: join(dir, 'events.db'), writerThread: false, clock });
   const db = openStateDatabase({ path: join(dir, 'state.db'), fsync: 'normal' });
-  const store = createSqliteDeliveryStore(db, clock);
+  const sqliteStore = createSqliteDeliveryStore(db, clock);
+  const store = options.wrapStore ? options.wrapStore(sqliteStore) : sqliteStore;
   const publish = async (events: readonly CloudEvent[]) =>
     (await log.append(events)).map((r) => ({ status: r.status }) as const);
   const targets = createTargetRegistry({
