@@ -2,7 +2,7 @@
  * The /v1/actions routes and the `homeostat actions` command against a real API server
  * (createApiServer on a random port) over a real SQLite event log, with a real action gate.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -16,18 +16,14 @@ import { createActionGate, type ManagedActionGate } from '../../src/engine/autom
 import type { ActionRequest } from '../../src/engine/automation/types.js';
 import { createIngestor } from '../../src/ingest/ingest.js';
 import { createSchemaRegistry } from '../../src/ingest/schema-registry.js';
-import { createSqliteEventLog } from '../../src/log/sqlite/event-log.js';
 import type { EventLog } from '../../src/ports/event-log.js';
-import type { SqliteDatabase } from '../../src/store/sqlite/database.js';
-import { createSqliteSchemaStore } from '../../src/store/sqlite/schema-store.js';
-import { openStateDatabase } from '../../src/store/sqlite/state.js';
-import { createSqliteTokenStore } from '../../src/store/sqlite/token-store.js';
 import { createTestApprovals } from '../engine/memory-approvals.js';
 import { call } from './dlq-harness.js';
+import { openTestBackends, removeTestBackends, type TestBackends } from '../cluster/backends.js';
 
 let dir: string;
 let log: EventLog;
-let db: SqliteDatabase;
+let backends: TestBackends;
 let gate: ManagedActionGate;
 let url: string;
 let stop: () => Promise<void>;
@@ -36,10 +32,10 @@ let adminToken: string;
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'homeostat-actions-api-'));
-  db = openStateDatabase({ path: join(dir, 'state.db'), fsync: 'normal' });
-  log = await createSqliteEventLog({ path: join(dir, 'events.db'), writerThread: false });
-  const schemas = await createSchemaRegistry(createSqliteSchemaStore(db, systemClock));
-  const tokens = createSqliteTokenStore(db, systemClock);
+  backends = await openTestBackends(dir, systemClock);
+  log = backends.log;
+  const schemas = await createSchemaRegistry(backends.stores.schemas);
+  const tokens = backends.stores.tokens;
   const ingestor = createIngestor({ log, schemas, limits: { maxEventBytes: 262_144, maxPendingEvents: 10_000 } });
   gate = createActionGate({
     clock: systemClock,
@@ -73,9 +69,8 @@ beforeEach(async () => {
   stop = async () => {
     await app.close();
     await gate.close();
-    await log.close();
-    db.close();
-    rmSync(dir, { recursive: true, force: true });
+    await backends.close();
+    await removeTestBackends(dir);
   };
 });
 afterEach(async () => stop());

@@ -3,7 +3,7 @@
  * SQLite event log, with the real action gate and approvals; resources live in an in-memory
  * InfraControl standing in for a provider.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -20,14 +20,10 @@ import { type Compliance, createCompliance } from '../../src/engine/policies/com
 import type { PolicyInstance } from '../../src/engine/policies/types.js';
 import { createIngestor } from '../../src/ingest/ingest.js';
 import { createSchemaRegistry } from '../../src/ingest/schema-registry.js';
-import { createSqliteEventLog } from '../../src/log/sqlite/event-log.js';
 import type { EventLog } from '../../src/ports/event-log.js';
-import type { SqliteDatabase } from '../../src/store/sqlite/database.js';
-import { createSqliteSchemaStore } from '../../src/store/sqlite/schema-store.js';
-import { openStateDatabase } from '../../src/store/sqlite/state.js';
-import { createSqliteTokenStore } from '../../src/store/sqlite/token-store.js';
 import { createTestApprovals, type TestApprovals } from '../engine/memory-approvals.js';
 import { call } from './dlq-harness.js';
+import { openTestBackends, removeTestBackends, type TestBackends } from '../cluster/backends.js';
 
 const SSH =
   "has(resource.spec.port) && resource.spec.port in [22, 3389] && resource.spec.allow.exists(c, c in ['0.0.0.0/0', '::/0'])";
@@ -43,7 +39,7 @@ const rule = (allow: string[]): Resource => ({
 
 let dir: string;
 let log: EventLog;
-let db: SqliteDatabase;
+let backends: TestBackends;
 let gate: ManagedActionGate;
 let approvals: TestApprovals;
 let compliance: Compliance;
@@ -64,10 +60,10 @@ const infra = {
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'homeostat-compliance-api-'));
-  db = openStateDatabase({ path: join(dir, 'state.db'), fsync: 'normal' });
-  log = await createSqliteEventLog({ path: join(dir, 'events.db'), writerThread: false });
-  const schemas = await createSchemaRegistry(createSqliteSchemaStore(db, systemClock));
-  const tokens = createSqliteTokenStore(db, systemClock);
+  backends = await openTestBackends(dir, systemClock);
+  log = backends.log;
+  const schemas = await createSchemaRegistry(backends.stores.schemas);
+  const tokens = backends.stores.tokens;
   const ingestor = createIngestor({ log, schemas, limits: { maxEventBytes: 262_144, maxPendingEvents: 10_000 } });
   publish = async (events) =>
     (await ingestor.ingest({ entries: events, batch: true, bodyBytes: Number.MAX_SAFE_INTEGER })).results;
@@ -101,9 +97,8 @@ beforeEach(async () => {
     await compliance.close();
     await app.close();
     await gate.close();
-    await log.close();
-    db.close();
-    rmSync(dir, { recursive: true, force: true });
+    await backends.close();
+    await removeTestBackends(dir);
   };
 });
 afterEach(async () => stop());

@@ -1,9 +1,9 @@
 /**
  * @module Test harness for the DLQ and trace API: a real API server (createApiServer) on a random
- * port, over a real SQLite event log and state database, with a small DeliveryAdmin backed by the
- * real SQLite delivery store (the dispatcher's own implementation comes later).
+ * port, over a real event log and state database (SQLite; NATS JetStream and PostgreSQL in the
+ * cluster pass), with a small DeliveryAdmin backed by the real delivery store.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -13,13 +13,9 @@ import { type Clock, systemClock } from '../../src/core/clock.js';
 import type { DeadLetter, DeadLetterSelector, DeliveryAdmin } from '../../src/engine/delivery-admin.js';
 import { createIngestor } from '../../src/ingest/ingest.js';
 import { createSchemaRegistry } from '../../src/ingest/schema-registry.js';
-import { createSqliteEventLog } from '../../src/log/sqlite/event-log.js';
 import type { DeliveryChange, DeliveryStore } from '../../src/ports/delivery-store.js';
 import type { Scope, TokenStore } from '../../src/ports/token-store.js';
-import { createSqliteDeliveryStore } from '../../src/store/sqlite/delivery-store.js';
-import { createSqliteSchemaStore } from '../../src/store/sqlite/schema-store.js';
-import { openStateDatabase } from '../../src/store/sqlite/state.js';
-import { createSqliteTokenStore } from '../../src/store/sqlite/token-store.js';
+import { openTestBackends, removeTestBackends } from '../cluster/backends.js';
 
 /**
  * A DeliveryAdmin over a DeliveryStore, as the dispatcher will behave without its delivery loop:
@@ -96,11 +92,11 @@ export interface DlqServerOptions {
 export async function startDlqServer(options: DlqServerOptions = {}): Promise<DlqServer> {
   const clock = options.clock ?? systemClock;
   const dir = mkdtempSync(join(tmpdir(), 'homeostat-dlq-'));
-  const stateDb = openStateDatabase({ path: join(dir, 'state.db'), fsync: 'normal' });
-  const log = await createSqliteEventLog({ path: join(dir, 'events.db'), clock, writerThread: false });
-  const schemas = await createSchemaRegistry(createSqliteSchemaStore(stateDb, clock));
-  const tokens = createSqliteTokenStore(stateDb, clock);
-  const store = createSqliteDeliveryStore(stateDb, clock);
+  const backends = await openTestBackends(dir, clock);
+  const { log } = backends;
+  const schemas = await createSchemaRegistry(backends.stores.schemas);
+  const tokens = backends.stores.tokens;
+  const store = backends.stores.deliveries;
   const app = createApiServer({
     log,
     ingestor: createIngestor({ log, schemas, limits: { maxEventBytes: 262_144, maxPendingEvents: 10_000 } }),
@@ -128,9 +124,8 @@ export async function startDlqServer(options: DlqServerOptions = {}): Promise<Dl
     },
     async stop() {
       await app.close();
-      await log.close();
-      stateDb.close();
-      rmSync(dir, { recursive: true, force: true });
+      await backends.close();
+      await removeTestBackends(dir);
     },
   };
 }

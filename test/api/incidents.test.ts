@@ -1,22 +1,20 @@
 /** @module /v1/incidents over a real incidents service and SQLite store: list, show with timeline, acknowledge, resolve. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sendError, toHomeostatError } from '../../src/api/errors.js';
 import { registerIncidentRoutes } from '../../src/api/incident-routes.js';
-import { createManualClock } from '../../src/core/clock.js';
+import { createManualClock, systemClock } from '../../src/core/clock.js';
 import type { CloudEvent } from '../../src/core/event.js';
 import type { Incident } from '../../src/core/healing/types.js';
 import { createIncidents, type Incidents } from '../../src/engine/incidents.js';
-import type { SqliteDatabase } from '../../src/store/sqlite/database.js';
-import { createSqliteIncidentStore } from '../../src/store/sqlite/incident-store.js';
-import { openStateDatabase } from '../../src/store/sqlite/state.js';
+import { openTestBackends, removeTestBackends, type TestBackends } from '../cluster/backends.js';
 
 const T0 = Date.UTC(2026, 0, 1, 12);
 let dir: string;
-let db: SqliteDatabase;
+let backends: TestBackends;
 let app: FastifyInstance;
 let incidents: Incidents;
 const heard: Incident[] = [];
@@ -24,9 +22,9 @@ const published: CloudEvent[] = [];
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'homeostat-incident-api-'));
-  db = openStateDatabase({ path: join(dir, 'state.db'), fsync: 'normal' });
+  backends = await openTestBackends(dir, systemClock);
   incidents = createIncidents({
-    store: createSqliteIncidentStore(db),
+    store: backends.stores.incidents,
     clock: createManualClock(T0),
     publish: async (events) => void published.push(...events),
   });
@@ -41,8 +39,8 @@ beforeEach(async () => {
 
 afterEach(async () => {
   await app.close();
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
+  await backends.close();
+  await removeTestBackends(dir);
 });
 
 const open = (title: string) =>

@@ -1,34 +1,30 @@
 /** Internal events join their cause's correlation: a causal chain shares its root's correlation id. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { systemClock } from '../../src/core/clock.js';
 import { createIngestor, type Ingestor } from '../../src/ingest/ingest.js';
 import { createSchemaRegistry } from '../../src/ingest/schema-registry.js';
-import { createSqliteEventLog } from '../../src/log/sqlite/event-log.js';
 import type { EventLog } from '../../src/ports/event-log.js';
-import type { SqliteDatabase } from '../../src/store/sqlite/database.js';
-import { createSqliteSchemaStore } from '../../src/store/sqlite/schema-store.js';
-import { openStateDatabase } from '../../src/store/sqlite/state.js';
+import { openTestBackends, removeTestBackends, type TestBackends } from '../cluster/backends.js';
 
 let dir: string;
 let log: EventLog;
-let db: SqliteDatabase;
+let backends: TestBackends;
 let ingestor: Ingestor;
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'homeostat-correlation-'));
-  db = openStateDatabase({ path: join(dir, 'state.db'), fsync: 'normal' });
-  log = await createSqliteEventLog({ path: join(dir, 'events.db'), writerThread: false });
-  const schemas = await createSchemaRegistry(createSqliteSchemaStore(db, systemClock));
+  backends = await openTestBackends(dir, systemClock);
+  log = backends.log;
+  const schemas = await createSchemaRegistry(backends.stores.schemas);
   ingestor = createIngestor({ log, schemas, limits: { maxEventBytes: 262_144, maxPendingEvents: 1_000 } });
 });
 
 afterEach(async () => {
-  await log.close();
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
+  await backends.close();
+  await removeTestBackends(dir);
 });
 
 const ev = (id: string, extra: Record<string, unknown> = {}) => ({

@@ -1,14 +1,21 @@
 /**
  * @module The cluster backends for tests: with HOMEOSTAT_TEST_BACKENDS=cluster, every test server
- * (test/api/harness.ts) runs its log on NATS JetStream and its state on PostgreSQL instead of
- * SQLite. Names derive from the server's data directory, so a restart on the same directory finds
- * the same stream and schema. The run's database and streams are removed by global-setup.ts.
+ * (test/api/harness.ts) and every engine and workflow harness (openTestBackends) runs its log on
+ * NATS JetStream and its state on PostgreSQL instead of SQLite, through the runtime's own backend
+ * factory. Names derive from the data directory, so a restart on the same directory finds the
+ * same stream and schema. The run's database and streams are removed by global-setup.ts.
  */
 import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import pg from 'pg';
-import type { HomeostatConfig } from '../../src/runtime/config.js';
+import type { Clock } from '../../src/core/clock.js';
+import { createSqliteEventLog } from '../../src/log/sqlite/event-log.js';
+import type { EventLog } from '../../src/ports/event-log.js';
+import { DataFiles, openEventLog, openStateStores, type StateStores } from '../../src/runtime/backends.js';
+import { type HomeostatConfig, resolveConfig } from '../../src/runtime/config.js';
 
 export const NATS_URL = process.env.HOMEOSTAT_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 export const POSTGRES_ADMIN_URL =
@@ -40,6 +47,50 @@ export function clusterOverrides(dataDir: string): HomeostatConfig {
     log: { url: NATS_URL, nats: { name }, retention: { maxBytes: '64MiB' } },
     store: { url: clusterDatabaseUrl(), schema: name },
   };
+}
+
+/** A harness's log and state stores. */
+export interface TestBackends {
+  readonly log: EventLog;
+  readonly stores: StateStores;
+  /** `sqlite` or `cluster`: for messages. */
+  readonly kind: 'sqlite' | 'cluster';
+  /** Closes the log and the stores; the data stays for a restart on the same directory. */
+  close(): Promise<void>;
+}
+
+/**
+ * The backend factory of the engine and workflow harnesses: SQLite files in `dir` (the log without
+ * its writer thread, as in-process tests need), or, in the cluster pass, NATS JetStream and
+ * PostgreSQL named after `dir`, opened by the runtime's factory as `homeostat up` opens them.
+ */
+export async function openTestBackends(dir: string, clock: Clock): Promise<TestBackends> {
+  if (!clusterMode()) {
+    const log = await createSqliteEventLog({ path: join(dir, DataFiles.log), writerThread: false, clock });
+    const stores = await openStateStores(resolveConfig({ dataDir: dir }, dir), clock);
+    return { log, stores, kind: 'sqlite', close: () => closeBoth(log, stores) };
+  }
+  const config = resolveConfig({ dataDir: dir, ...clusterOverrides(dir) }, dir);
+  const { log } = await openEventLog(config, clock);
+  const stores = await openStateStores(config, clock).catch(async (err: unknown) => {
+    await log.close();
+    throw err;
+  });
+  return { log, stores, kind: 'cluster', close: () => closeBoth(log, stores) };
+}
+
+async function closeBoth(log: EventLog, stores: StateStores): Promise<void> {
+  try {
+    await log.close();
+  } finally {
+    await stores.close();
+  }
+}
+
+/** Removes what openTestBackends kept for `dir` (after it was closed): the directory, and in the cluster pass the stream and schema. */
+export async function removeTestBackends(dir: string): Promise<void> {
+  rmSync(dir, { recursive: true, force: true });
+  if (clusterMode()) await dropCluster(dir);
 }
 
 /** Removes a server's stream, offsets bucket and schema (after it stopped). */

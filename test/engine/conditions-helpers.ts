@@ -69,7 +69,7 @@ export async function startRig(options: StartOptions = {}): Promise<ConditionRig
     },
     async close() {
       await rig.t.stop();
-      rig.t.remove();
+      await rig.t.remove();
       await sink.close();
     },
   };

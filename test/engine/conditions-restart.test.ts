@@ -101,7 +101,7 @@ describe('rule conditions on the system clock', () => {
       expect(sink.requests[0]!.body).toMatchObject({ type: 'homeostat.condition.fired', data: { kind: 'absent' } });
     } finally {
       await t.stop();
-      t.remove();
+      await t.remove();
       await sink.close();
     }
   });

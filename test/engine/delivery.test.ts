@@ -11,7 +11,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   await t.stop();
-  t.remove();
+  await t.remove();
   await sink.close();
 });
 
@@ -265,7 +265,7 @@ describe('status lookups', () => {
       expect(Math.max(...queries)).toBeGreaterThan(1);
     } finally {
       await slow.stop();
-      slow.remove();
+      await slow.remove();
     }
   });
 });

@@ -1,5 +1,8 @@
-/** @module Engine test harness: a real SQLite log and state DB, the real actions, a local HTTP sink. */
-import { mkdtempSync, rmSync } from 'node:fs';
+/**
+ * @module Engine test harness: a real log and state (SQLite files; NATS JetStream and PostgreSQL in
+ * the cluster pass, test/cluster/backends.ts), the real actions, a local HTTP sink.
+ */
+import { mkdtempSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,13 +15,10 @@ import type { CloudEvent } from '../../src/core/event.js';
 import { parseRuleManifest } from '../../src/core/rules/manifest.js';
 import type { RuleSpec } from '../../src/core/rules/types.js';
 import { createEngine, type Engine, type EngineOptions } from '../../src/engine/engine.js';
-import { createSqliteEventLog } from '../../src/log/sqlite/event-log.js';
 import type { ConditionStore } from '../../src/ports/condition-store.js';
 import type { DeliveryStore } from '../../src/ports/delivery-store.js';
 import type { EventLog } from '../../src/ports/event-log.js';
-import { createSqliteConditionStore } from '../../src/store/sqlite/condition-store.js';
-import { createSqliteDeliveryStore } from '../../src/store/sqlite/delivery-store.js';
-import { openStateDatabase } from '../../src/store/sqlite/state.js';
+import { openTestBackends, removeTestBackends } from '../cluster/backends.js';
 
 export interface SinkRequest {
   readonly key: string;
@@ -78,8 +78,8 @@ export interface TestEngine {
   publish(events: Partial<CloudEvent>[]): Promise<void>;
   /** Closes everything (the data stays in `dir` for a restart). */
   stop(): Promise<void>;
-  /** Removes the data directory. */
-  remove(): void;
+  /** Removes the data directory (and in the cluster pass the stream and schema). */
+  remove(): Promise<void>;
 }
 
 let n = 0;
@@ -111,10 +111,10 @@ export async function startEngine(
   options: StartOptions = {},
 ): Promise<TestEngine> {
   const clock = options.clock ?? systemClock;
-  const log = await createSqliteEventLog({ path: join(dir, 'events.db'), writerThread: false, clock });
-  const db = openStateDatabase({ path: join(dir, 'state.db'), fsync: 'normal' });
-  const sqliteStore = createSqliteDeliveryStore(db, clock);
-  const store = options.wrapStore ? options.wrapStore(sqliteStore) : sqliteStore;
+  const backends = await openTestBackends(dir, clock);
+  const { log } = backends;
+  const deliveries = backends.stores.deliveries;
+  const store = options.wrapStore ? options.wrapStore(deliveries) : deliveries;
   const publish = async (events: readonly CloudEvent[]) =>
     (await log.append(events)).map((r) => ({ status: r.status }) as const);
   const targets = createTargetRegistry({
@@ -123,7 +123,7 @@ export async function startEngine(
     exec: { allow: {} },
     clock,
   });
-  const conditionStore = createSqliteConditionStore(db, clock);
+  const conditionStore = backends.stores.conditions;
   const engine = createEngine({
     log,
     store,
@@ -156,12 +156,9 @@ export async function startEngine(
     async stop() {
       await engine.close();
       await targets.close();
-      await log.close();
-      db.close();
+      await backends.close();
     },
-    remove() {
-      rmSync(dir, { recursive: true, force: true });
-    },
+    remove: () => removeTestBackends(dir),
   };
 }
 

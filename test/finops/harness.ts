@@ -1,10 +1,11 @@
 /**
- * @module A FinOps test bench: a real SQLite event log and state database in a temp dir, a manual
+ * @module A FinOps test bench: a real event log and state database (SQLite files in a temp dir; NATS
+ * JetStream and PostgreSQL in the cluster pass), a manual
  * clock, and a small fake infrastructure + action gate that append the events a real provider,
  * reconciler and gate would (group.scaled ← action, reconcile.decided ← group.scaled,
  * instance.started/stopped ← decision, homeostat.action.executed after the action ran).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -14,11 +15,8 @@ import type { Resource } from '../../src/core/infra/types.js';
 import type { ActionGate, ActionRecord, GroupView, InfraControl } from '../../src/engine/automation/types.js';
 import { createFinOps, type FinOps, type FinOpsOptions } from '../../src/engine/finops/finops.js';
 import type { PolicyContext, PolicyInstance, PolicyKind } from '../../src/engine/policies/types.js';
-import { createSqliteEventLog } from '../../src/log/sqlite/event-log.js';
 import type { EventLog } from '../../src/ports/event-log.js';
-import { createSqliteCostLedger } from '../../src/store/sqlite/cost-ledger.js';
-import type { SqliteDatabase } from '../../src/store/sqlite/database.js';
-import { openStateDatabase } from '../../src/store/sqlite/state.js';
+import { openTestBackends, removeTestBackends, type TestBackends } from '../cluster/backends.js';
 
 export const PRICES = { sim: { 'sim.small': { pricePerHour: 0.021 }, 'sim.large': { pricePerHour: 0.084 } } };
 export const H = 3_600_000;
@@ -39,7 +37,7 @@ export interface Bench {
   readonly dir: string;
   readonly clock: ManualClock;
   log: EventLog;
-  db: SqliteDatabase;
+  backends: TestBackends;
   finops: FinOps;
   readonly infra: InfraControl & {
     addGroup(g: Partial<FakeGroup> & { name: string; desired: number }): Promise<void>;
@@ -70,9 +68,9 @@ export async function createBench(options: Partial<FinOpsOptions> = {}): Promise
   const bench = {
     dir,
     clock,
-    log: await createSqliteEventLog({ path: join(dir, 'events.db'), clock, writerThread: false }),
-    db: openStateDatabase({ path: join(dir, 'state.db'), fsync: 'normal' }),
   } as Bench;
+  bench.backends = await openTestBackends(dir, clock);
+  bench.log = bench.backends.log;
 
   const publish = async (events: readonly CloudEvent[]) => bench.log.append(events);
   const ev = (
@@ -212,7 +210,7 @@ export async function createBench(options: Partial<FinOpsOptions> = {}): Promise
   const make = (o: Partial<FinOpsOptions>) =>
     createFinOps({
       log: bench.log,
-      ledger: createSqliteCostLedger(bench.db, clock),
+      ledger: bench.backends.stores.costLedger,
       clock,
       publish,
       infra,
@@ -253,18 +251,16 @@ export async function createBench(options: Partial<FinOpsOptions> = {}): Promise
     },
     async restart(o: Partial<FinOpsOptions> = {}) {
       await bench.finops.close();
-      await bench.log.close();
-      bench.db.close();
-      bench.log = await createSqliteEventLog({ path: join(dir, 'events.db'), clock, writerThread: false });
-      bench.db = openStateDatabase({ path: join(dir, 'state.db'), fsync: 'normal' });
+      await bench.backends.close();
+      bench.backends = await openTestBackends(dir, clock);
+      bench.log = bench.backends.log;
       bench.finops = make({ ...options, ...o });
       await bench.finops.start();
     },
     async close() {
       await bench.finops.close();
-      await bench.log.close();
-      bench.db.close();
-      rmSync(dir, { recursive: true, force: true });
+      await bench.backends.close();
+      await removeTestBackends(dir);
     },
   });
   return bench;

@@ -12,8 +12,6 @@ import { createApiServer } from '../../src/api/server.js';
 import { systemClock } from '../../src/core/clock.js';
 import { createIngestor } from '../../src/ingest/ingest.js';
 import { createSchemaRegistry } from '../../src/ingest/schema-registry.js';
-import { createSqliteSchemaStore } from '../../src/store/sqlite/schema-store.js';
-import { createSqliteTokenStore } from '../../src/store/sqlite/token-store.js';
 import { type Harness, startHarness, until, workflow } from './harness.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -25,12 +23,12 @@ let url: string;
 
 beforeAll(async () => {
   h = await startHarness();
-  const schemas = await createSchemaRegistry(createSqliteSchemaStore(h.db));
+  const schemas = await createSchemaRegistry(h.stores.schemas);
   app = createApiServer({
     log: h.log,
     ingestor: createIngestor({ log: h.log, schemas, limits: { maxEventBytes: 1_000_000, maxPendingEvents: 10_000 } }),
     schemas,
-    tokens: createSqliteTokenStore(h.db),
+    tokens: h.stores.tokens,
     clock: systemClock,
     logger: pino({ level: 'silent' }),
     authRequired: false,

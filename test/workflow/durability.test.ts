@@ -7,7 +7,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createManualClock } from '../../src/core/clock.js';
 import { createApprovals } from '../../src/engine/approvals.js';
-import { createSqliteApprovalStore } from '../../src/store/sqlite/approval-store.js';
 import { type Harness, startHarness, until, workflow } from './harness.js';
 
 let h: Harness | undefined;
@@ -99,7 +98,7 @@ describe('resuming runs after a restart', () => {
       id: expect.stringMatching(/^apr-[a-z0-9]{5}$/),
     });
     await h.stopService();
-    const offline = createApprovals({ store: createSqliteApprovalStore(h.db), clock: { now: () => Date.now() } });
+    const offline = createApprovals({ store: h.stores.approvals, clock: { now: () => Date.now() } });
     await offline.decide(pending!.id, { approve: true, by: 'alice', comment: 'ok' });
     offline.close();
     await h.restart();
@@ -181,7 +180,7 @@ describe('approval steps', () => {
 describe('approvals', () => {
   it('hands decisions taken without a handler to the handler when it registers, again after a handler failure', async () => {
     h = await startHarness();
-    const approvals = createApprovals({ store: createSqliteApprovalStore(h.db), clock: { now: () => Date.now() } });
+    const approvals = createApprovals({ store: h.stores.approvals, clock: { now: () => Date.now() } });
     try {
       const a = await approvals.request({
         kind: 'action',

@@ -1,5 +1,8 @@
-/** @module Workflow test harness: a real SQLite log and state DB, the real actions plus a recording `test` action. */
-import { mkdtempSync, rmSync } from 'node:fs';
+/**
+ * @module Workflow test harness: a real log and state (SQLite files; NATS JetStream and PostgreSQL
+ * in the cluster pass, test/cluster/backends.ts), the real actions plus a recording `test` action.
+ */
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -8,13 +11,10 @@ import { type Clock, systemClock } from '../../src/core/clock.js';
 import type { CloudEvent } from '../../src/core/event.js';
 import { type ApprovalService, createApprovals } from '../../src/engine/approvals.js';
 import { createWorkflowService, type WorkflowService } from '../../src/engine/workflow/service.js';
-import { createSqliteEventLog } from '../../src/log/sqlite/event-log.js';
 import type { EventLog } from '../../src/ports/event-log.js';
 import type { DeliveryRequest, Target } from '../../src/ports/target.js';
-import { createSqliteApprovalStore } from '../../src/store/sqlite/approval-store.js';
-import type { SqliteDatabase } from '../../src/store/sqlite/database.js';
-import { openStateDatabase } from '../../src/store/sqlite/state.js';
-import { createSqliteWorkflowStore } from '../../src/store/sqlite/workflow-store.js';
+import type { StateStores } from '../../src/runtime/backends.js';
+import { openTestBackends, removeTestBackends } from '../cluster/backends.js';
 
 export interface Call {
   readonly key: string;
@@ -55,7 +55,8 @@ export function createTestAction(calls: Call[]): Target {
 export interface Harness {
   readonly dir: string;
   readonly log: EventLog;
-  readonly db: SqliteDatabase;
+  /** The state stores (approvals, schemas, tokens, … on the same database as the workflows). */
+  readonly stores: StateStores;
   readonly calls: Call[];
   readonly approvals: ApprovalService;
   readonly service: WorkflowService;
@@ -79,8 +80,8 @@ export interface HarnessOptions {
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'homeostat-wf-'));
   const clock = opts.clock ?? systemClock;
-  const log = await createSqliteEventLog({ path: join(dir, 'events.db'), clock, writerThread: false });
-  const db = openStateDatabase({ path: join(dir, 'state.db'), fsync: 'normal' });
+  const backends = await openTestBackends(dir, clock);
+  const { log, stores } = backends;
   const calls: Call[] = [];
   const publish = async (events: readonly CloudEvent[]) => log.append(events);
   const logger = pino({ level: 'silent' });
@@ -88,9 +89,9 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   registry.set('test', createTestAction(calls));
   const errors: unknown[] = [];
   const build = () => {
-    const approvals = createApprovals({ store: createSqliteApprovalStore(db), clock, expiryIntervalMs: 10 });
+    const approvals = createApprovals({ store: stores.approvals, clock, expiryIntervalMs: 10 });
     const service = createWorkflowService({
-      store: createSqliteWorkflowStore(db, clock),
+      store: stores.workflows,
       log,
       targets: () => registry,
       approvals,
@@ -107,7 +108,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const h: Harness = {
     dir,
     log,
-    db,
+    stores,
     calls,
     get approvals() {
       return current.approvals;
@@ -133,9 +134,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     },
     async close() {
       await h.stopService();
-      await log.close();
-      db.close();
-      if (!opts.dir) rmSync(dir, { recursive: true, force: true });
+      await backends.close();
+      if (!opts.dir) await removeTestBackends(dir);
       if (errors.length > 0) throw new Error(`workflow service errors: ${errors.map(String).join('; ')}`);
     },
   };
