@@ -15,13 +15,7 @@ import { createRateLimiter, type RateLimiter } from '../core/delivery/rate-limit
 import { compileTransform, type Transform } from '../core/delivery/transform.js';
 import { ErrorCode, HomeostatError } from '../core/errors.js';
 import type { TargetSpec } from '../core/rules/types.js';
-import type {
-  DeliveryChange,
-  DeliveryKey,
-  DeliveryStatus,
-  DeliveryStore,
-  TraceEntry,
-} from '../ports/delivery-store.js';
+import type { DeliveryChange, DeliveryKey, DeliveryStore, TraceEntry } from '../ports/delivery-store.js';
 import type { LogRecord } from '../ports/event-log.js';
 import type { DeliveryOutcome, SerializedError, Target, TargetRegistry } from '../ports/target.js';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
@@ -109,11 +103,6 @@ export interface Dispatcher {
   close(options?: { readonly drain?: boolean }): Promise<void>;
 }
 
-/** Keys looked up in one store query at most. */
-const MAX_LOOKUP_BATCH = 512;
-/** Status queries under way at once; jobs starting meanwhile are looked up together after them. */
-const MAX_LOOKUPS_IN_FLIGHT = 2;
-
 /** How long after a target's own timeout the dispatcher aborts an attempt itself. */
 const SAFETY_MARGIN_MS = 1_000;
 
@@ -137,12 +126,6 @@ class DispatcherImpl implements Dispatcher {
   private active = 0;
   private queued = 0;
   private readonly drainWaiters: { limit: number; resolve: () => void }[] = [];
-  private readonly lookups: {
-    key: DeliveryKey;
-    resolve: (status: DeliveryStatus | undefined) => void;
-    reject: (err: unknown) => void;
-  }[] = [];
-  private lookupsInFlight = 0;
   private idle: (() => void) | undefined;
 
   readonly stats: Map<string, DeliveryCounts>;
@@ -278,50 +261,13 @@ class DispatcherImpl implements Dispatcher {
   }
 
   private async alreadyDone(job: DeliveryJob): Promise<boolean> {
-    const status = await this.statusOf(job.key);
+    // One key per job: a remote store batches the lookups of jobs starting together itself.
+    const [status] = await this.o.store.statusOf([job.key]);
     if (status === undefined) return false;
     // delivered / dead: finished before (a restart re-read the event); pending: restored from the store.
     this.trace(job, 'skipped', { reason: `already ${status}` });
     settle(job);
     return true;
-  }
-
-  /**
-   * A key's status. Lookups go to the store at once while fewer than MAX_LOOKUPS_IN_FLIGHT are
-   * under way; the keys of jobs starting meanwhile wait and go together in the next query, so a
-   * remote store needs one round trip for many jobs and a local one adds no delay.
-   */
-  private statusOf(key: DeliveryKey): Promise<DeliveryStatus | undefined> {
-    return new Promise((resolve, reject) => {
-      this.lookups.push({ key, resolve, reject });
-      if (this.lookupsInFlight < MAX_LOOKUPS_IN_FLIGHT) this.lookUp();
-    });
-  }
-
-  private lookUp(): void {
-    const batch = this.lookups.splice(0, MAX_LOOKUP_BATCH);
-    if (batch.length === 0) return;
-    this.lookupsInFlight++;
-    const done = () => {
-      this.lookupsInFlight--;
-      if (this.lookups.length > 0) this.lookUp();
-    };
-    let pending: Promise<readonly (DeliveryStatus | undefined)[]>;
-    try {
-      pending = this.o.store.statusOf(batch.map((b) => b.key));
-    } catch (err) {
-      pending = Promise.reject(err);
-    }
-    pending.then(
-      (statuses) => {
-        done();
-        batch.forEach((b, i) => b.resolve(statuses[i]));
-      },
-      (err: unknown) => {
-        done();
-        batch.forEach((b) => b.reject(err));
-      },
-    );
   }
 
   private async attempt(lane: Lane, job: DeliveryJob, payload: unknown): Promise<DeliveryOutcome> {

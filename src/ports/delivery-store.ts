@@ -98,7 +98,11 @@ export interface DeadLetterPage extends DeadLetterFilter {
 
 export interface DeliveryStore {
   apply(changes: readonly DeliveryChange[]): Promise<void>;
-  /** Status of each key (undefined: never seen). */
+  /**
+   * Status of each key (undefined: never seen), as of the changes applied before the call. The
+   * dispatcher asks one key per starting job; a remote store should gather concurrent calls into
+   * few queries (the PostgreSQL store sends those of one event-loop turn together).
+   */
   statusOf(keys: readonly DeliveryKey[]): Promise<(DeliveryStatus | undefined)[]>;
   pending(): Promise<PendingDelivery[]>;
   listDead(page?: DeadLetterPage): Promise<DeadLetter[]>;

@@ -242,34 +242,6 @@ describe('limits and restarts', () => {
   });
 });
 
-describe('status lookups', () => {
-  it('looks up the jobs that start while a slow store query is under way together, and delivers each once', async () => {
-    const queries: number[] = [];
-    const slow = await startEngine(undefined, [], {
-      wrapStore: (store) => ({
-        ...store,
-        statusOf: async (keys) => {
-          queries.push(keys.length);
-          await new Promise((r) => setTimeout(r, 30));
-          return store.statusOf(keys);
-        },
-      }),
-    });
-    try {
-      slow.apply(httpRule('many'));
-      await slow.publish(Array.from({ length: 100 }, () => ({})));
-      await eventually(() => sink.requests.length >= 100, '100 deliveries');
-      expect(new Set(sink.requests.map((r) => r.key)).size).toBe(100);
-      expect(queries.reduce((a, b) => a + b, 0)).toBe(100);
-      expect(queries.length).toBeLessThan(100);
-      expect(Math.max(...queries)).toBeGreaterThan(1);
-    } finally {
-      await slow.stop();
-      await slow.remove();
-    }
-  });
-});
-
 describe('chaining', () => {
   it('chains rules through the log: emit sets causationid and the trace links the emitted event', async () => {
     t.apply({

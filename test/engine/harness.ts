@@ -16,7 +16,6 @@ import { parseRuleManifest } from '../../src/core/rules/manifest.js';
 import type { RuleSpec } from '../../src/core/rules/types.js';
 import { createEngine, type Engine, type EngineOptions } from '../../src/engine/engine.js';
 import type { ConditionStore } from '../../src/ports/condition-store.js';
-import type { DeliveryStore } from '../../src/ports/delivery-store.js';
 import type { EventLog } from '../../src/ports/event-log.js';
 import { openTestBackends, removeTestBackends } from '../cluster/backends.js';
 
@@ -100,8 +99,6 @@ export interface StartOptions {
   readonly clock?: Clock;
   readonly conditionOptions?: EngineOptions['conditionOptions'];
   readonly commitIntervalMs?: number;
-  /** Wraps the delivery store (e.g. to slow it down like a remote one, or to count its queries). */
-  readonly wrapStore?: (store: DeliveryStore) => DeliveryStore;
 }
 
 /** Starts an engine on `dir`; `rules` are fed before it starts (as the runtime loads stored rules first). */
@@ -113,8 +110,7 @@ export async function startEngine(
   const clock = options.clock ?? systemClock;
   const backends = await openTestBackends(dir, clock);
   const { log } = backends;
-  const deliveries = backends.stores.deliveries;
-  const store = options.wrapStore ? options.wrapStore(deliveries) : deliveries;
+  const store = backends.stores.deliveries;
   const publish = async (events: readonly CloudEvent[]) =>
     (await log.append(events)).map((r) => ({ status: r.status }) as const);
   const targets = createTargetRegistry({

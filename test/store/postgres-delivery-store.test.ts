@@ -91,6 +91,39 @@ if (!env.available) {
   });
 
   describe('PostgreSQL delivery store batches', () => {
+    it('answers the status lookups of one turn with one query, each caller its own keys', async () => {
+      const db = await pg.open();
+      let queries = 0;
+      const counted = new Proxy(db, {
+        get(target, prop, receiver) {
+          if (prop === 'query') {
+            return (...args: Parameters<PostgresDatabase['query']>) => {
+              queries++;
+              return target.query(...args);
+            };
+          }
+          const value: unknown = Reflect.get(target, prop, receiver);
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+      try {
+        const store = createPostgresDeliveryStore(counted);
+        await store.apply([pending(key(1)), delivered(key(2)), dead(key(3))]);
+        queries = 0;
+        const statuses = ['pending', 'delivered', 'dead', undefined];
+        const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => store.statusOf([key(1 + (i % 4))])));
+        expect(answers).toEqual(Array.from({ length: 40 }, (_, i) => [statuses[i % 4]]));
+        expect(queries).toBe(1);
+        expect(await Promise.all([store.statusOf([key(2), key(4)]), store.statusOf([])])).toEqual([
+          ['delivered', undefined],
+          [],
+        ]);
+        expect(queries).toBe(2);
+      } finally {
+        await db.close();
+      }
+    });
+
     it('writes runs of one kind together yet keeps the batch order, also for a key repeated in a run', async () => {
       const h = await openAt();
       try {

@@ -16,6 +16,7 @@ import type {
   TraceKind,
 } from '../../ports/delivery-store.js';
 import type { SerializedError } from '../../ports/target.js';
+import { coalescePerTurn } from './coalesce.js';
 import { createSerialRunner, guard, type PostgresDatabase, type Queryable } from './database.js';
 
 /** Default and largest page of `listDead`. */
@@ -154,6 +155,8 @@ export function createPostgresDeliveryStore(db: PostgresDatabase, clock: Clock =
     return out;
   }
 
+  const lookUpStatuses = coalescePerTurn(statusOf);
+
   const prune = (before: number) =>
     serial(() =>
       db.transaction(async (tx) => {
@@ -165,7 +168,8 @@ export function createPostgresDeliveryStore(db: PostgresDatabase, clock: Clock =
 
   return {
     apply: (changes) => guard(db, 'record delivery changes', () => write(changes)),
-    statusOf: (keys) => guard(db, 'read delivery statuses', () => statusOf(keys)),
+    // The dispatchers ask one key per starting job: the keys of one turn go in one query.
+    statusOf: (keys) => guard(db, 'read delivery statuses', () => lookUpStatuses(keys)),
     pending: () =>
       guard(db, 'read pending deliveries', async () =>
         (await db.query<PendingRow>(SQL.pendingAll)).rows.map(toPending),
