@@ -211,16 +211,7 @@ async function backlogRun(c: Cluster, s: Settings): Promise<ThroughputRow> {
   }
   const publishSeconds = (performance.now() - started) / 1000;
   for (const node of c.group.live()) node.resume();
-  const { first, last } = await deliveredSpan(c.sink, ids);
-  return {
-    nodes: c.ids.length,
-    mode: 'backlog',
-    events: s.events,
-    publishSeconds,
-    spanSeconds: (last - first) / 1000,
-    repeats: repeatsOf(c.sink, ids),
-    ...cpuSince(cpuBefore, c),
-  };
+  return throughputRow(c, s, 'backlog', ids, publishSeconds, cpuBefore);
 }
 
 async function liveRun(c: Cluster, s: Settings): Promise<ThroughputRow> {
@@ -244,10 +235,22 @@ async function liveRun(c: Cluster, s: Settings): Promise<ThroughputRow> {
     }),
   );
   const publishSeconds = (performance.now() - started) / 1000;
+  return throughputRow(c, s, 'live', ids, publishSeconds, cpuBefore);
+}
+
+/** Waits for every event of the run at the sink and makes its row. */
+async function throughputRow(
+  c: Cluster,
+  s: Settings,
+  mode: ThroughputRow['mode'],
+  ids: ReadonlySet<string>,
+  publishSeconds: number,
+  cpuBefore: CpuSample,
+): Promise<ThroughputRow> {
   const { first, last } = await deliveredSpan(c.sink, ids);
   return {
     nodes: c.ids.length,
-    mode: 'live',
+    mode,
     events: s.events,
     publishSeconds,
     spanSeconds: (last - first) / 1000,

@@ -49,3 +49,13 @@ export function parseDuration(raw: string | number, field = 'duration'): number 
 export function parseBytes(raw: string | number, field = 'size'): number {
   return parseUnit(raw, field, SIZE_UNITS, '1MiB');
 }
+
+/** `ms` if it is a positive whole number of milliseconds; otherwise E_INVALID naming `what` (a caller's bug). */
+export function checkWholeMs(ms: number, what: string): number {
+  if (Number.isSafeInteger(ms) && ms > 0) return ms;
+  throw new HomeostatError(
+    ErrorCode.INVALID,
+    `${what} must be a positive whole number of milliseconds; got ${String(ms)}`,
+    { details: { value: ms } },
+  );
+}

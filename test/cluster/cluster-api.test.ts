@@ -17,6 +17,7 @@ import { loadConfig } from '../../src/runtime/config.js';
 import { type EmbeddedHomeostat, startEmbedded } from '../../src/runtime/embedded.js';
 import { describeSkipped, postgresTestEnv } from '../store/postgres-harness.js';
 import { deleteStreams, NATS_URL } from './backends.js';
+import { type ClusterView, clusterView } from './nodes.js';
 
 const env = await postgresTestEnv();
 
@@ -29,16 +30,7 @@ async function eventually(check: () => Promise<boolean> | boolean, what: string,
   throw new Error(`timed out waiting for: ${what}`);
 }
 
-interface ClusterView {
-  node: string;
-  isLeader: boolean;
-  leader: { node: string; url: string; token: number } | null;
-  partitions: { total: number; owned: number[] };
-  nodes: { node: string; partitions: number[] }[];
-}
-
-const view = async (node: EmbeddedHomeostat): Promise<ClusterView> =>
-  (await (await fetch(`${node.url}/v1/cluster`)).json()) as ClusterView;
+const view = (node: EmbeddedHomeostat): Promise<ClusterView> => clusterView(node.url);
 
 if (!env.available) describeSkipped('cluster mode through the runtime', env.reason);
 else {

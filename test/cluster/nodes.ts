@@ -15,11 +15,11 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import { partitionOf } from '../../src/core/event.js';
+import type { ClusterStatus } from '../../src/runtime/cluster-node.js';
+import { deleteStreams, NATS_URL, POSTGRES_ADMIN_URL } from './backends.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const NATS_URL = process.env.HOMEOSTAT_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
-export const POSTGRES_ADMIN_URL =
-  process.env.HOMEOSTAT_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export { NATS_URL, POSTGRES_ADMIN_URL };
 const SERVING = /^homeostat: serving (\S+) \(data: /m;
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -91,7 +91,9 @@ export async function createClusterBackends(prefix: string): Promise<ClusterBack
     database,
     stream,
     async drop() {
-      await deleteStreamsNamed(stream);
+      await deleteStreams(
+        (name) => name.startsWith(`HOMEOSTAT_${stream}`) || name.startsWith(`KV_HOMEOSTAT_${stream}`),
+      );
       await adminQuery(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
     },
   };
@@ -104,21 +106,6 @@ async function adminQuery(sql: string): Promise<void> {
     await client.query(sql);
   } finally {
     await client.end();
-  }
-}
-
-async function deleteStreamsNamed(stream: string): Promise<void> {
-  const nc = await connect({ servers: NATS_URL, timeout: 5_000 });
-  try {
-    const jsm = await jetstreamManager(nc);
-    const names: string[] = [];
-    for await (const s of jsm.streams.list()) {
-      const name = s.config.name;
-      if (name.startsWith(`HOMEOSTAT_${stream}`) || name.startsWith(`KV_HOMEOSTAT_${stream}`)) names.push(name);
-    }
-    for (const name of names) await jsm.streams.delete(name);
-  } finally {
-    await nc.drain();
   }
 }
 
@@ -392,15 +379,7 @@ export async function startSink(options: { readonly delayMs?: number } = {}): Pr
 }
 
 /** GET /v1/cluster. */
-export interface ClusterView {
-  readonly node: string;
-  readonly url: string;
-  readonly leader: { readonly node: string; readonly url: string; readonly token: number } | null;
-  readonly isLeader: boolean;
-  readonly partitions: { readonly total: number; readonly owned: readonly number[] };
-  readonly nodes: readonly { readonly node: string; readonly url: string; readonly partitions: readonly number[] }[];
-  readonly leaseTtlMs: number;
-}
+export type ClusterView = ClusterStatus;
 
 export async function clusterView(url: string): Promise<ClusterView> {
   const res = await fetch(`${url}/v1/cluster`, { signal: AbortSignal.timeout(2_000) });

@@ -1,5 +1,5 @@
 /** @module PostgresLeaseStore: leases with fencing tokens (table `leases`) in the PostgreSQL state database. */
-import { ErrorCode, HomeostatError } from '../../core/errors.js';
+import { checkWholeMs } from '../../core/durations.js';
 import type { Lease, LeaseStore } from '../../ports/lease-store.js';
 import { guard, type PostgresDatabase } from './database.js';
 
@@ -86,14 +86,7 @@ export function createPostgresLeaseStore(db: PostgresDatabase): LeaseStore {
 }
 
 /** Rejects a TTL that is not a positive whole number of ms (a bug in the caller). */
-function checkTtl(ttlMs: number): number {
-  if (Number.isSafeInteger(ttlMs) && ttlMs > 0) return ttlMs;
-  throw new HomeostatError(
-    ErrorCode.INVALID,
-    `a lease's ttlMs must be a positive whole number of milliseconds; got ${String(ttlMs)}`,
-    { details: { ttlMs } },
-  );
-}
+const checkTtl = (ttlMs: number): number => checkWholeMs(ttlMs, "a lease's ttlMs");
 
 function toLease(row: LeaseRow): Lease {
   return { name: row.name, owner: row.owner, token: row.token, expiresAt: row.expires_at };

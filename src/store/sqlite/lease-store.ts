@@ -1,6 +1,7 @@
 /** @module SqliteLeaseStore: leases with fencing tokens (table `leases`) in the SQLite state database. */
 import type { Clock } from '../../core/clock.js';
 import { systemClock } from '../../core/clock.js';
+import { checkWholeMs } from '../../core/durations.js';
 import { ErrorCode, HomeostatError } from '../../core/errors.js';
 import type { Lease, LeaseStore } from '../../ports/lease-store.js';
 import type { SqliteDatabase } from './database.js';
@@ -92,14 +93,7 @@ function pick(lease: Lease): { name: string; owner: string; token: number } {
 }
 
 /** Rejects a TTL that is not a positive whole number of ms (a bug in the caller). */
-function checkTtl(ttlMs: number): number {
-  if (Number.isSafeInteger(ttlMs) && ttlMs > 0) return ttlMs;
-  throw new HomeostatError(
-    ErrorCode.INVALID,
-    `a lease's ttlMs must be a positive whole number of milliseconds; got ${String(ttlMs)}`,
-    { details: { ttlMs } },
-  );
-}
+const checkTtl = (ttlMs: number): number => checkWholeMs(ttlMs, "a lease's ttlMs");
 
 function toLease(row: LeaseRow): Lease {
   return { name: row.name, owner: row.owner, token: row.token, expiresAt: row.expires_at };
