@@ -93,8 +93,15 @@ describe('delivery', () => {
         retry: { maxAttempts: 10, backoff: { initial: '1ms', max: '5ms' } },
       }),
     );
+    // Every fourth event (over all three keys) fails its first two attempts. Failing by event, not
+    // by a count of calls, keeps one key from always drawing the failing turn while the lanes run
+    // in step (it would then be dead-lettered).
+    const failing = (eventId: string) => Number(eventId.slice(1)) % 4 === 1;
     let calls = 0;
-    sink.respond = (_req, res) => res.writeHead(++calls % 3 === 0 ? 503 : 200).end();
+    sink.respond = (req, res) => {
+      calls++;
+      res.writeHead(failing(req.eventId) && req.attempt <= 2 ? 503 : 200).end();
+    };
     const events: { id: string; partitionkey: string; data: { i: number } }[] = [];
     for (let i = 0; i < 30; i++) events.push({ id: `o${i}`, partitionkey: `k${i % 3}`, data: { i } });
     await t.publish(events);
@@ -111,6 +118,7 @@ describe('delivery', () => {
         ),
       'all delivered in trace',
     );
+    expect(calls).toBe(30 + 2 * events.filter((e) => failing(e.id)).length);
     for (const k of ['k0', 'k1', 'k2']) {
       const delivered: number[] = [];
       for (const r of sink.requests) {
